@@ -1,0 +1,35 @@
+import { Command, CommanderError } from "commander";
+import { crayonVersion } from "../version.js";
+import { registerInfoCommand } from "./commands/infoCommand.js";
+import { registerPendingCommands } from "./commands/pendingCommands.js";
+import { CrayonError } from "../errors.js";
+
+/** Builds the `crayon` program: one register function per subcommand file. */
+export function createProgram(): Command {
+    const program = new Command("crayon")
+        .description("Customize a small on-device LLM from a few examples by instant LoRA adapter blending, with edge-server hybrid inference.")
+        .version(crayonVersion())
+        .showHelpAfterError();
+    registerInfoCommand(program);
+    registerPendingCommands(program);
+    return program;
+}
+
+/** Entry point of the bin: user-facing errors become one line on stderr and a non-zero exit. */
+export async function runCli(argv: string[]): Promise<void> {
+    const program = createProgram().exitOverride();
+    try {
+        await program.parseAsync(argv);
+    } catch (error) {
+        if (error instanceof CommanderError) {
+            process.exitCode = error.exitCode;
+            return;
+        }
+        if (error instanceof CrayonError) {
+            process.stderr.write(`crayon: ${error.message}\n`);
+            process.exitCode = error.exitCode;
+            return;
+        }
+        throw error;
+    }
+}

@@ -1,0 +1,24 @@
+import type { Command } from "commander";
+import { CrayonError } from "../../errors.js";
+
+/** Subcommands whose implementation has not landed yet: they say so and exit non-zero. */
+const pendingCommands: ReadonlyArray<{ name: string; summary: string }> = [
+    { name: "build-pool", summary: "cluster a multi-task QA set and train one LoRA adapter per cluster" },
+    { name: "blend", summary: "blend the pool into one customized LoRA adapter from a few examples" },
+    { name: "chat", summary: "chat with the device model and its blended adapter, routing to a server" },
+    { name: "eval", summary: "run the customization benchmark with hybrid routing" },
+    { name: "serve", summary: "serve the server model over an OpenAI-compatible HTTP API" }
+];
+
+export function registerPendingCommands(program: Command): void {
+    for (const { name, summary } of pendingCommands) {
+        program
+            .command(name)
+            .description(`${summary} (not built yet)`)
+            .allowUnknownOption()
+            .allowExcessArguments()
+            .action(() => {
+                throw new CrayonError(`${name}: not built yet`);
+            });
+    }
+}

@@ -1,0 +1,123 @@
+import * as tf from "@tensorflow/tfjs";
+import type { LlamaHparams } from "./hparams.js";
+import type { BlockWeights, LlamaWeights } from "./weights.js";
+import { loraTargetWeight, type BlockLora, type LoraStack } from "./lora.js";
+import type { LoraTarget } from "../gguf/constants.js";
+
+/*
+ * The llama forward pass, in the order data flows: embedding → blocks (RMSNorm, attention with RoPE and
+ * grouped-query heads, SwiGLU MLP) → final norm → output head. It matches llama.cpp's `llama`
+ * architecture exactly, so weights trained here mean the same thing when node-llama-cpp runs them.
+ */
+
+/** Constant tables for one sequence length: RoPE cos/sin, the rotation matrix, the causal mask. */
+interface PositionTables {
+    cos: tf.Tensor4D; // [1, T, 1, hd]
+    sin: tf.Tensor4D; // [1, T, 1, hd]
+    rotate: tf.Tensor2D; // [hd, hd]: x·rotate = (−x1, x0, −x3, x2, …)
+    causalMask: tf.Tensor4D; // [1, 1, T, T], 0 on and below the diagonal, −1e9 above
+}
+
+const tableCache = new Map<string, PositionTables>();
+
+/**
+ * RoPE in llama.cpp's NORM mode: adjacent pairs (2i, 2i+1) rotate by pos·base^(−2i/n_rot); dimensions
+ * past n_rot are left alone. (The "halves" pairing of HF checkpoints is a different function.)
+ */
+function positionTables(hp: LlamaHparams, seqLen: number): PositionTables {
+    const key = `${tf.getBackend()}:${seqLen}:${hp.headDim}:${hp.ropeDimensionCount}:${hp.ropeFreqBase}`;
+    const cached = tableCache.get(key);
+    if (cached) return cached;
+    const hd = hp.headDim;
+    const nRot = hp.ropeDimensionCount;
+    const cos = new Float32Array(seqLen * hd).fill(1);
+    const sin = new Float32Array(seqLen * hd);
+    for (let pos = 0; pos < seqLen; pos++) {
+        for (let i = 0; i < nRot / 2; i++) {
+            const theta = pos * Math.pow(hp.ropeFreqBase, (-2 * i) / nRot);
+            cos[pos * hd + 2 * i] = cos[pos * hd + 2 * i + 1] = Math.cos(theta);
+            sin[pos * hd + 2 * i] = sin[pos * hd + 2 * i + 1] = Math.sin(theta);
+        }
+    }
+    const rotate = new Float32Array(hd * hd);
+    for (let i = 0; i < nRot / 2; i++) {
+        rotate[(2 * i + 1) * hd + 2 * i] = -1;
+        rotate[2 * i * hd + 2 * i + 1] = 1;
+    }
+    const mask = new Float32Array(seqLen * seqLen);
+    for (let row = 0; row < seqLen; row++) for (let col = row + 1; col < seqLen; col++) mask[row * seqLen + col] = -1e9;
+    const tables = tf.tidy(() => ({
+        cos: tf.keep(tf.tensor4d(cos, [1, seqLen, 1, hd])),
+        sin: tf.keep(tf.tensor4d(sin, [1, seqLen, 1, hd])),
+        rotate: tf.keep(tf.tensor2d(rotate, [hd, hd])),
+        causalMask: tf.keep(tf.tensor4d(mask, [1, 1, seqLen, seqLen]))
+    }));
+    tableCache.set(key, tables);
+    return tables;
+}
+
+function rmsNorm(x: tf.Tensor2D, gain: tf.Tensor1D, eps: number): tf.Tensor2D {
+    const meanSquare = tf.mean(tf.square(x), -1, true);
+    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, eps))), gain);
+}
+
+/** y = x·W + Σ scale·(x·a)·b over the adapters on this weight. */
+function linear(x: tf.Tensor2D, block: BlockWeights, lora: BlockLora | undefined, target: LoraTarget): tf.Tensor2D {
+    let y = tf.matMul(x, block[loraTargetWeight[target]]);
+    for (const f of lora?.[target] ?? []) y = tf.add(y, tf.mul(tf.matMul(tf.matMul(x, f.a), f.b), f.scale));
+    return y;
+}
+
+/** [B·T, heads·hd] → [B, T, heads, hd] with RoPE applied per position. */
+function applyRope(x: tf.Tensor2D, batch: number, seqLen: number, heads: number, hd: number, tables: PositionTables): tf.Tensor4D {
+    const x4 = tf.reshape(x, [batch, seqLen, heads, hd]);
+    const rotated = tf.reshape(tf.matMul(tf.reshape(x, [batch * seqLen * heads, hd]), tables.rotate), [batch, seqLen, heads, hd]);
+    return tf.add(tf.mul(x4, tables.cos), tf.mul(rotated, tables.sin));
+}
+
+/** Grouped-query attention: query head h reads KV head ⌊h / (H/KV)⌋. [B, KV, T, hd] → [B, H, T, hd]. */
+function repeatKvHeads(x: tf.Tensor4D, hp: LlamaHparams): tf.Tensor4D {
+    const group = hp.headCount / hp.headCountKv;
+    if (group === 1) return x;
+    const [batch, kvHeads, seqLen, hd] = x.shape;
+    // a rank-3 broadcast multiply: the gradient of tile/broadcastTo on wasm supports rank ≤ 4 only
+    const repeated = tf.mul(tf.reshape(x, [batch * kvHeads, 1, seqLen * hd]), tf.ones([1, group, 1]));
+    return tf.reshape(repeated, [batch, hp.headCount, seqLen, hd]);
+}
+
+function attention(h: tf.Tensor2D, hp: LlamaHparams, block: BlockWeights, lora: BlockLora | undefined, batch: number, seqLen: number, tables: PositionTables): tf.Tensor2D {
+    const { headCount: H, headCountKv: KV, headDim: hd } = hp;
+    const toHeads = [0, 2, 1, 3]; // [B, T, heads, hd] ↔ [B, heads, T, hd]
+    const q = tf.transpose(applyRope(linear(h, block, lora, "q"), batch, seqLen, H, hd, tables), toHeads);
+    const k = repeatKvHeads(tf.transpose(applyRope(linear(h, block, lora, "k"), batch, seqLen, KV, hd, tables), toHeads), hp);
+    const v = repeatKvHeads(tf.transpose(tf.reshape(linear(h, block, lora, "v"), [batch, seqLen, KV, hd]), toHeads), hp);
+    const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd)), tables.causalMask); // [B, H, T, T]
+    const mixed = tf.matMul(tf.softmax(scores), v); // [B, H, T, hd]
+    const merged = tf.reshape(tf.transpose(mixed, toHeads), [batch * seqLen, H * hd]);
+    return linear(merged, block, lora, "o");
+}
+
+function feedForward(h: tf.Tensor2D, block: BlockWeights, lora: BlockLora | undefined): tf.Tensor2D {
+    const gate = linear(h, block, lora, "gate");
+    const swish = tf.mul(gate, tf.sigmoid(gate)); // SiLU
+    return linear(tf.mul(swish, linear(h, block, lora, "up")), block, lora, "down");
+}
+
+/** The final hidden states after the output norm: [B·T, d]. */
+export function llamaHidden(hp: LlamaHparams, w: LlamaWeights, tokens: tf.Tensor2D, lora?: LoraStack): tf.Tensor2D {
+    const [batch, seqLen] = tokens.shape;
+    const tables = positionTables(hp, seqLen);
+    let x = tf.gather(w.tokenEmbd, tf.reshape(tokens, [-1])) as tf.Tensor2D; // [B·T, d]
+    w.blocks.forEach((block, layer) => {
+        const blockLora = lora?.[layer];
+        x = tf.add(x, attention(rmsNorm(x, block.attnNorm, hp.rmsEpsilon), hp, block, blockLora, batch, seqLen, tables));
+        x = tf.add(x, feedForward(rmsNorm(x, block.ffnNorm, hp.rmsEpsilon), block, blockLora));
+    });
+    return rmsNorm(x, w.outputNorm, hp.rmsEpsilon);
+}
+
+/** Logits for every position of a batch of token sequences: int32 [B, T] → [B·T, vocab]. */
+export function llamaLogits(hp: LlamaHparams, w: LlamaWeights, tokens: tf.Tensor2D, lora?: LoraStack): tf.Tensor2D {
+    const hidden = llamaHidden(hp, w, tokens, lora);
+    return w.output === null ? tf.matMul(hidden, w.tokenEmbd, false, true) : tf.matMul(hidden, w.output);
+}

@@ -1,0 +1,125 @@
+import os from "node:os";
+import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaModel } from "node-llama-cpp";
+import { CrayonError } from "../errors.js";
+import { readGguf } from "../gguf/reader.js";
+import { validateLlamaModel, validateLoraAdapter } from "../gguf/validate.js";
+
+/** One LoRA adapter file applied with a scale s: y += s · (α/r) · B·A·x. */
+export interface AdapterRef {
+    path: string;
+    scale: number;
+}
+
+/** Context options: F32 KV cache by default, so logits match the tfjs reference to ~1e-6. */
+export interface ContextOptions {
+    /** tokens; default 512 */
+    contextSize?: number;
+    adapters?: AdapterRef[];
+    /** default true; the F16 cache costs ~1e-3 of logit accuracy */
+    f32KvCache?: boolean;
+}
+
+/** How many llama.cpp threads to use: the machine's cores, at most 2 unless asked (more oversubscribes). */
+export function defaultLlamaThreads(): number {
+    const fromEnv = Number(process.env.CRAYON_LLAMA_THREADS);
+    if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
+    return Math.max(1, Math.min(2, os.availableParallelism()));
+}
+
+/**
+ * node-llama-cpp, offline and CPU-only, with an explicit thread count. llama.cpp reports why a file
+ * failed only through its log, so the runtime keeps the recent lines and puts them in its errors.
+ */
+export class LlamaRuntime {
+    private readonly recentLog: string[] = [];
+
+    private constructor(readonly llama: Llama) {}
+
+    static async create({ threads = defaultLlamaThreads() }: { threads?: number } = {}): Promise<LlamaRuntime> {
+        let runtime: LlamaRuntime | undefined;
+        const llama = await getLlama({
+            gpu: false,
+            build: "never",
+            skipDownload: true,
+            maxThreads: threads,
+            logLevel: LlamaLogLevel.warn,
+            logger: (level, message) => runtime?.remember(level, message)
+        });
+        runtime = new LlamaRuntime(llama);
+        return runtime;
+    }
+
+    /** "prebuilt llama.cpp b1234, CPU, 2 threads" */
+    describe(): string {
+        const { release } = this.llama.llamaCppRelease;
+        const gpu = this.llama.gpu === false ? "CPU" : this.llama.gpu;
+        return `${this.llama.buildType} llama.cpp ${release}, ${gpu}, ${this.llama.maxThreads} threads`;
+    }
+
+    /** Validates the file completely first: llama.cpp aborts the process on some malformed models. */
+    async loadModel(modelPath: string, { vocabOnly = false }: { vocabOnly?: boolean } = {}): Promise<LlamaModel> {
+        validateLlamaModel(await readGguf(modelPath));
+        return this.withLlamaLog(modelPath, () => this.llama.loadModel({ modelPath, vocabOnly }));
+    }
+
+    async createContext(model: LlamaModel, options: ContextOptions = {}): Promise<LlamaContext> {
+        const { contextSize = 512, adapters = [], f32KvCache = true } = options;
+        if (adapters.length > 0) {
+            const base = await readGguf(model.filename ?? "");
+            for (const adapter of adapters) validateLoraAdapter(await readGguf(adapter.path), base);
+        }
+        const label = adapters.length > 0 ? adapters.map((a) => a.path).join(", ") : (model.filename ?? "model");
+        return this.withLlamaLog(label, () =>
+            model.createContext({
+                contextSize,
+                sequences: 1,
+                threads: this.llama.maxThreads,
+                flashAttention: false,
+                ...(f32KvCache ? { experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" } : {}),
+                ...(adapters.length > 0
+                    ? { lora: { adapters: adapters.map((a) => ({ filePath: a.path, scale: a.scale })) } }
+                    : {})
+            })
+        );
+    }
+
+    async dispose(): Promise<void> {
+        await this.llama.dispose();
+    }
+
+    private remember(level: LlamaLogLevel, message: string): void {
+        const line = message.trim();
+        if (line === "") return;
+        this.recentLog.push(`${level}: ${line}`);
+        if (this.recentLog.length > 20) this.recentLog.shift();
+    }
+
+    private async withLlamaLog<T>(subject: string, load: () => Promise<T>): Promise<T> {
+        this.recentLog.length = 0;
+        try {
+            return await load();
+        } catch (error) {
+            const reason = this.recentLog.filter((l) => /^(error|fatal|warn)/.test(l)).at(-1) ?? String(error);
+            throw new CrayonError(`${subject}: llama.cpp could not load it: ${reason.replace(/\s+/g, " ")}`);
+        }
+    }
+}
+
+/** Next-token logits after `tokens` (the caller adds BOS if the model wants one). */
+export async function nextTokenLogits(context: LlamaContext, tokens: number[]): Promise<Float32Array> {
+    const sequence = context.getSequence();
+    try {
+        const last = tokens.length - 1;
+        const results = await sequence.controlledEvaluate(
+            tokens.map((token, i) => (i === last ? [token, { generateNext: { logits: true } }] : token))
+        );
+        const logits = results.at(-1)?.next?.logits;
+        if (logits === undefined) throw new Error("llama.cpp returned no logits for the last token");
+        const out = new Float32Array(logits.size); // llama.cpp returns every vocabulary entry
+        for (const [token, value] of logits) out[token] = value;
+        return out;
+    } finally {
+        sequence.dispose();
+    }
+}
+

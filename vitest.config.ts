@@ -1,0 +1,11 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+    test: {
+        include: ["test/**/*.test.ts"],
+        testTimeout: 120_000,
+        hookTimeout: 120_000,
+        // node-llama-cpp and the wasm engine are native/threaded: isolate them in forked processes
+        pool: "forks"
+    }
+});
