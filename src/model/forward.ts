@@ -58,13 +58,27 @@ function positionTables(hp: LlamaHparams, seqLen: number): PositionTables {
 
 function rmsNorm(x: tf.Tensor2D, gain: tf.Tensor1D, eps: number): tf.Tensor2D {
     const meanSquare = tf.mean(tf.square(x), -1, true);
-    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, eps))), gain);
+    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, eps))), gain) as tf.Tensor2D;
+}
+
+/**
+ * Rounds to F16 precision (11 significant bits) with float32 arithmetic only (Veltkamp's split), so
+ * it runs on every backend and its gradient is the identity. F16 subnormals are not emulated.
+ */
+function roundToF16Precision(x: tf.Tensor2D): tf.Tensor2D {
+    const scaled = tf.mul(x, 8193); // 2^(24−11) + 1
+    return tf.sub(scaled, tf.sub(scaled, x));
+}
+
+/** x·W, with x rounded as llama.cpp rounds it for an F16 weight. */
+function baseMatMul(x: tf.Tensor2D, weight: tf.Tensor2D, f16Inputs: boolean): tf.Tensor2D {
+    return tf.matMul(f16Inputs ? roundToF16Precision(x) : x, weight);
 }
 
 /** y = x·W + Σ scale·(x·a)·b over the adapters on this weight. */
-function linear(x: tf.Tensor2D, block: BlockWeights, lora: BlockLora | undefined, target: LoraTarget): tf.Tensor2D {
-    let y = tf.matMul(x, block[loraTargetWeight[target]]);
-    for (const f of lora?.[target] ?? []) y = tf.add(y, tf.mul(tf.matMul(tf.matMul(x, f.a), f.b), f.scale));
+function linear(x: tf.Tensor2D, block: BlockWeights, lora: BlockLora | undefined, target: LoraTarget, f16Inputs: boolean): tf.Tensor2D {
+    let y = baseMatMul(x, block[loraTargetWeight[target]], f16Inputs);
+    for (const f of lora?.[target] ?? []) y = tf.add(y, tf.mul(tf.matMul(tf.matMul(x, f.a), f.b), f.scale)) as tf.Tensor2D;
     return y;
 }
 
@@ -85,22 +99,22 @@ function repeatKvHeads(x: tf.Tensor4D, hp: LlamaHparams): tf.Tensor4D {
     return tf.reshape(repeated, [batch, hp.headCount, seqLen, hd]);
 }
 
-function attention(h: tf.Tensor2D, hp: LlamaHparams, block: BlockWeights, lora: BlockLora | undefined, batch: number, seqLen: number, tables: PositionTables): tf.Tensor2D {
+function attention(h: tf.Tensor2D, hp: LlamaHparams, block: BlockWeights, lora: BlockLora | undefined, f16Inputs: boolean, batch: number, seqLen: number, tables: PositionTables): tf.Tensor2D {
     const { headCount: H, headCountKv: KV, headDim: hd } = hp;
     const toHeads = [0, 2, 1, 3]; // [B, T, heads, hd] ↔ [B, heads, T, hd]
-    const q = tf.transpose(applyRope(linear(h, block, lora, "q"), batch, seqLen, H, hd, tables), toHeads);
-    const k = repeatKvHeads(tf.transpose(applyRope(linear(h, block, lora, "k"), batch, seqLen, KV, hd, tables), toHeads), hp);
-    const v = repeatKvHeads(tf.transpose(tf.reshape(linear(h, block, lora, "v"), [batch, seqLen, KV, hd]), toHeads), hp);
+    const q = tf.transpose(applyRope(linear(h, block, lora, "q", f16Inputs), batch, seqLen, H, hd, tables), toHeads);
+    const k = repeatKvHeads(tf.transpose(applyRope(linear(h, block, lora, "k", f16Inputs), batch, seqLen, KV, hd, tables), toHeads), hp);
+    const v = repeatKvHeads(tf.transpose(tf.reshape(linear(h, block, lora, "v", f16Inputs), [batch, seqLen, KV, hd]), toHeads), hp);
     const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd)), tables.causalMask); // [B, H, T, T]
     const mixed = tf.matMul(tf.softmax(scores), v); // [B, H, T, hd]
     const merged = tf.reshape(tf.transpose(mixed, toHeads), [batch * seqLen, H * hd]);
-    return linear(merged, block, lora, "o");
+    return linear(merged as tf.Tensor2D, block, lora, "o", f16Inputs);
 }
 
-function feedForward(h: tf.Tensor2D, block: BlockWeights, lora: BlockLora | undefined): tf.Tensor2D {
-    const gate = linear(h, block, lora, "gate");
+function feedForward(h: tf.Tensor2D, block: BlockWeights, lora: BlockLora | undefined, f16Inputs: boolean): tf.Tensor2D {
+    const gate = linear(h, block, lora, "gate", f16Inputs);
     const swish = tf.mul(gate, tf.sigmoid(gate)); // SiLU
-    return linear(tf.mul(swish, linear(h, block, lora, "up")), block, lora, "down");
+    return linear(tf.mul(swish, linear(h, block, lora, "up", f16Inputs)), block, lora, "down", f16Inputs);
 }
 
 /** The final hidden states after the output norm: [B·T, d]. */
@@ -110,8 +124,8 @@ export function llamaHidden(hp: LlamaHparams, w: LlamaWeights, tokens: tf.Tensor
     let x = tf.gather(w.tokenEmbd, tf.reshape(tokens, [-1])) as tf.Tensor2D; // [B·T, d]
     w.blocks.forEach((block, layer) => {
         const blockLora = lora?.[layer];
-        x = tf.add(x, attention(rmsNorm(x, block.attnNorm, hp.rmsEpsilon), hp, block, blockLora, batch, seqLen, tables));
-        x = tf.add(x, feedForward(rmsNorm(x, block.ffnNorm, hp.rmsEpsilon), block, blockLora));
+        x = tf.add(x, attention(rmsNorm(x, block.attnNorm, hp.rmsEpsilon), hp, block, blockLora, w.f16MatmulInputs, batch, seqLen, tables));
+        x = tf.add(x, feedForward(rmsNorm(x, block.ffnNorm, hp.rmsEpsilon), block, blockLora, w.f16MatmulInputs));
     });
     return rmsNorm(x, w.outputNorm, hp.rmsEpsilon);
 }
@@ -119,5 +133,7 @@ export function llamaHidden(hp: LlamaHparams, w: LlamaWeights, tokens: tf.Tensor
 /** Logits for every position of a batch of token sequences: int32 [B, T] → [B·T, vocab]. */
 export function llamaLogits(hp: LlamaHparams, w: LlamaWeights, tokens: tf.Tensor2D, lora?: LoraStack): tf.Tensor2D {
     const hidden = llamaHidden(hp, w, tokens, lora);
-    return w.output === null ? tf.matMul(hidden, w.tokenEmbd, false, true) : tf.matMul(hidden, w.output);
+    if (w.output !== null) return baseMatMul(hidden, w.output, w.f16MatmulInputs);
+    const input = w.f16MatmulInputs ? roundToF16Precision(hidden) : hidden;
+    return tf.matMul(input, w.tokenEmbd, false, true);
 }

@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import type { LlamaHparams } from "./hparams.js";
 import type { GgufFile } from "../gguf/types.js";
-import { readTensorF32 } from "../gguf/reader.js";
-import { GgmlType, TensorName, blockTensorName } from "../gguf/constants.js";
+import { findTensor, readTensorF32 } from "../gguf/reader.js";
+import { GgmlType, TensorName, blockTensorName, type BlockTensorKind } from "../gguf/constants.js";
 import type { GgufTensorInput } from "../gguf/writer.js";
 
 /**
@@ -27,6 +27,11 @@ export interface LlamaWeights {
     outputNorm: tf.Tensor1D; // [d]
     /** [d, vocab]; null when the output head is tied to tokenEmbd */
     output: tf.Tensor2D | null;
+    /**
+     * True when the file stores the matrices as F16: llama.cpp then rounds each matmul's input to F16
+     * too, and the forward pass does the same so that its logits match to 1e-4 rather than 1e-3.
+     */
+    f16MatmulInputs: boolean;
 }
 
 type MatrixKey = Exclude<keyof BlockWeights, "attnNorm" | "ffnNorm">;
@@ -48,8 +53,6 @@ export function blockMatrices(hp: LlamaHparams): { key: MatrixKey; kind: BlockTe
     ];
 }
 
-type BlockTensorKind = Parameters<typeof blockTensorName>[1];
-
 /** GPT-2-style initialisation (normal, std 0.02; norms 1), seeded and identical on every backend. */
 export function randomLlamaWeights(hp: LlamaHparams, seed: number): LlamaWeights {
     let next = seed;
@@ -63,7 +66,8 @@ export function randomLlamaWeights(hp: LlamaHparams, seed: number): LlamaWeights
             return block as BlockWeights;
         }),
         outputNorm: tf.ones([d]),
-        output: hp.tiedOutput ? null : normal([d, hp.vocabSize])
+        output: hp.tiedOutput ? null : normal([d, hp.vocabSize]),
+        f16MatmulInputs: false
     };
 }
 
@@ -94,7 +98,8 @@ export async function weightsFromGguf(file: GgufFile, hp: LlamaHparams): Promise
         tokenEmbd: tf.tensor2d(await readTensorF32(file, TensorName.tokenEmbd), [hp.vocabSize, d]),
         blocks,
         outputNorm: await vector(TensorName.outputNorm),
-        output: hp.tiedOutput ? null : await readMatrix(file, TensorName.output, d, hp.vocabSize)
+        output: hp.tiedOutput ? null : await readMatrix(file, TensorName.output, d, hp.vocabSize),
+        f16MatmulInputs: findTensor(file, blockTensorName(0, "attn_q")).type === GgmlType.F16
     };
 }
 

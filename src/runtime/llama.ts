@@ -1,5 +1,5 @@
 import os from "node:os";
-import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaModel } from "node-llama-cpp";
+import { getLlama, LlamaLogLevel, type ControlledEvaluateInputItem, type Llama, type Token, type LlamaContext, type LlamaModel } from "node-llama-cpp";
 import { CrayonError } from "../errors.js";
 import { readGguf } from "../gguf/reader.js";
 import { validateLlamaModel, validateLoraAdapter } from "../gguf/validate.js";
@@ -32,6 +32,8 @@ export function defaultLlamaThreads(): number {
  */
 export class LlamaRuntime {
     private readonly recentLog: string[] = [];
+    /** node-llama-cpp keeps only the file name; adapters are validated against the base file */
+    private readonly modelPaths = new WeakMap<LlamaModel, string>();
 
     private constructor(readonly llama: Llama) {}
 
@@ -59,13 +61,15 @@ export class LlamaRuntime {
     /** Validates the file completely first: llama.cpp aborts the process on some malformed models. */
     async loadModel(modelPath: string, { vocabOnly = false }: { vocabOnly?: boolean } = {}): Promise<LlamaModel> {
         validateLlamaModel(await readGguf(modelPath));
-        return this.withLlamaLog(modelPath, () => this.llama.loadModel({ modelPath, vocabOnly }));
+        const model = await this.withLlamaLog(modelPath, () => this.llama.loadModel({ modelPath, vocabOnly }));
+        this.modelPaths.set(model, modelPath);
+        return model;
     }
 
     async createContext(model: LlamaModel, options: ContextOptions = {}): Promise<LlamaContext> {
         const { contextSize = 512, adapters = [], f32KvCache = true } = options;
         if (adapters.length > 0) {
-            const base = await readGguf(model.filename ?? "");
+            const base = await readGguf(this.modelPaths.get(model)!);
             for (const adapter of adapters) validateLoraAdapter(await readGguf(adapter.path), base);
         }
         const label = adapters.length > 0 ? adapters.map((a) => a.path).join(", ") : (model.filename ?? "model");
@@ -105,21 +109,26 @@ export class LlamaRuntime {
     }
 }
 
-/** Next-token logits after `tokens` (the caller adds BOS if the model wants one). */
-export async function nextTokenLogits(context: LlamaContext, tokens: number[]): Promise<Float32Array> {
+/**
+ * Next-token logits after each of `positions` (indices into `tokens`), in one evaluation; the caller
+ * adds BOS when the model wants one. Returns one [vocab] array per position.
+ */
+export async function logitsAt(context: LlamaContext, tokens: readonly Token[], positions: readonly number[]): Promise<Float32Array[]> {
+    const wanted = new Set(positions);
     const sequence = context.getSequence();
     try {
-        const last = tokens.length - 1;
-        const results = await sequence.controlledEvaluate(
-            tokens.map((token, i) => (i === last ? [token, { generateNext: { logits: true } }] : token))
+        const input = tokens.map((token, i): ControlledEvaluateInputItem =>
+            wanted.has(i) ? [token, { generateNext: { logits: true } }] : token
         );
-        const logits = results.at(-1)?.next?.logits;
-        if (logits === undefined) throw new Error("llama.cpp returned no logits for the last token");
-        const out = new Float32Array(logits.size); // llama.cpp returns every vocabulary entry
-        for (const [token, value] of logits) out[token] = value;
-        return out;
+        const results = await sequence.controlledEvaluate(input);
+        return positions.map((position) => {
+            const logits = results[position]?.next?.logits;
+            if (logits === undefined) throw new Error(`llama.cpp returned no logits at position ${position}`);
+            const out = new Float32Array(logits.size); // llama.cpp returns every vocabulary entry
+            for (const [token, value] of logits) out[token] = value;
+            return out;
+        });
     } finally {
         sequence.dispose();
     }
 }
-
