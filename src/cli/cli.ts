@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { crayonVersion } from "../version.js";
 import { registerInfoCommand } from "./commands/infoCommand.js";
 import { registerPendingCommands } from "./commands/pendingCommands.js";
+import { registerBenchmarkCommand } from "./commands/benchmarkCommand.js";
 import { CrayonError } from "../errors.js";
 
 /** Builds the `crayon` program: one register function per subcommand file. */
@@ -12,6 +13,7 @@ export function createProgram(): Command {
         .showHelpAfterError();
     registerInfoCommand(program);
     registerPendingCommands(program);
+    registerBenchmarkCommand(program);
     return program;
 }
 
