@@ -1,5 +1,5 @@
 /** Hand-assembled GGUF bytes: for tensor types the writer does not produce, and for deliberately broken files. */
-import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GgmlType, GgufValueType } from "../../src/gguf/constants.js";
+import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_VERSION, GgmlType, GgufValueType } from "../../src/gguf/constants.js";
 
 export class RawBytes {
     private readonly parts: Buffer[] = [];
@@ -46,10 +46,10 @@ export interface RawTensor {
  * A GGUF file with one string key (`general.architecture = "llama"`), the given tensor infos and `data` as the
  * data section, with no checks: whatever the arguments say is what the file says.
  */
-export function rawGguf(tensors: RawTensor[], data: Uint8Array, options: { version?: number; alignment?: number } = {}): Buffer {
+export function rawGguf(tensors: RawTensor[], data: Uint8Array): Buffer {
     const out = new RawBytes()
         .u32(GGUF_MAGIC)
-        .u32(options.version ?? 3)
+        .u32(GGUF_VERSION)
         .u64(tensors.length)
         .u64(1)
         .str("general.architecture")
@@ -60,5 +60,5 @@ export function rawGguf(tensors: RawTensor[], data: Uint8Array, options: { versi
         for (const dim of tensor.dims) out.u64(BigInt.asUintN(64, BigInt(dim)));
         out.u32(tensor.type).u64(tensor.offset);
     }
-    return out.padTo(options.alignment ?? GGUF_DEFAULT_ALIGNMENT).bytes(data).build();
+    return out.padTo(GGUF_DEFAULT_ALIGNMENT).bytes(data).build();
 }
