@@ -2,11 +2,10 @@
  * GGUF v3 writer, a straight line: header → metadata → tensor infos → aligned tensor data. The file appears
  * atomically: it is written to a temporary file in the same folder, synced, then renamed over `path`.
  */
-import { randomBytes } from "node:crypto";
-import { open, rename, rm } from "node:fs/promises";
 import {
     GGML_MAX_DIMS,
     GGML_MAX_NAME_BYTES,
+    GGML_TYPE_LAYOUT,
     GGUF_DEFAULT_ALIGNMENT,
     GGUF_MAGIC,
     GGUF_VERSION,
@@ -14,6 +13,7 @@ import {
     GgufKey,
     GgufValueType
 } from "./constants.js";
+import { writeFileAtomic } from "../fs/atomicWrite.js";
 import { GgufError } from "./errors.js";
 import { gguf } from "./metadata.js";
 import { encodeFromF32 } from "./numeric.js";
@@ -87,7 +87,7 @@ export async function writeGguf(path: string, content: GgufContent, options: Ggu
     };
     const metadata = withAlignment(content.metadata, options.alignment, fail);
     const alignment = options.alignment ?? storedAlignment(content.metadata) ?? GGUF_DEFAULT_ALIGNMENT;
-    const tensorData = content.tensors.map((tensor) => encodeTensor(tensor, fail));
+    const byteSizes = content.tensors.map((tensor) => checkedByteSize(tensor, fail));
 
     const header = new ByteWriter();
     header.u32(GGUF_MAGIC);
@@ -106,27 +106,20 @@ export async function writeGguf(path: string, content: GgufContent, options: Ggu
         for (const dim of tensor.dims) header.u64(BigInt(dim));
         header.u32(tensor.type);
         header.u64(BigInt(offset));
-        offset = alignUp(offset + tensorData[i]!.length, alignment);
+        offset = alignUp(offset + byteSizes[i]!, alignment);
     });
     header.padTo(alignment);
 
-    const temporaryPath = `${path}.${randomBytes(6).toString("hex")}.tmp`;
-    const handle = await open(temporaryPath, "wx").catch((error: NodeJS.ErrnoException) => fail(error.code ?? error.message));
-    try {
-        await handle.write(header.contents());
-        for (const data of tensorData) {
-            await handle.write(data);
-            const padding = alignUp(data.length, alignment) - data.length;
-            if (padding > 0) await handle.write(new Uint8Array(padding));
+    // One tensor is encoded at a time, as the file is written.
+    function* chunks(): Generator<Uint8Array> {
+        yield header.contents();
+        for (const tensor of content.tensors) {
+            const data = encodeFromF32(tensor.type, tensor.data);
+            yield data;
+            yield new Uint8Array(alignUp(data.length, alignment) - data.length);
         }
-        await handle.sync();
-        await handle.close();
-        await rename(temporaryPath, path);
-    } catch (error) {
-        await handle.close().catch(() => undefined);
-        await rm(temporaryPath, { force: true });
-        throw error instanceof GgufError ? error : new GgufError(path, `cannot write: ${(error as Error).message}`);
     }
+    await writeFileAtomic(path, chunks()).catch((error: NodeJS.ErrnoException) => fail(error.code ?? error.message));
 }
 
 function alignUp(value: number, alignment: number): number {
@@ -152,7 +145,8 @@ function withAlignment(metadata: GgufMetadata, requested: number | undefined, fa
     return new Map([...metadata, [key, gguf.u32(alignment)]]);
 }
 
-function encodeTensor(tensor: GgufTensorInput, fail: (problem: string) => never): Uint8Array {
+/** Bytes of the tensor's data once encoded, after checking what the writer can encode. */
+function checkedByteSize(tensor: GgufTensorInput, fail: (problem: string) => never): number {
     const { name, dims, type, data } = tensor;
     if (name.length === 0 || Buffer.byteLength(name) > GGML_MAX_NAME_BYTES) fail(`tensor name "${name}" must be 1 to ${GGML_MAX_NAME_BYTES} bytes`);
     if (dims.length === 0 || dims.length > GGML_MAX_DIMS || dims.some((dim) => !Number.isSafeInteger(dim) || dim <= 0)) {
@@ -161,7 +155,7 @@ function encodeTensor(tensor: GgufTensorInput, fail: (problem: string) => never)
     const count = dims.reduce((product, dim) => product * dim, 1);
     if (data.length !== count) fail(`tensor ${name} has ${data.length} values but dims [${dims.join(", ")}] need ${count}`);
     if (type !== GgmlType.F32 && type !== GgmlType.F16) fail(`tensor ${name}: only F32 and F16 can be written`);
-    return encodeFromF32(type, data);
+    return count * GGML_TYPE_LAYOUT[type].blockBytes;
 }
 
 function writeValue(out: ByteWriter, value: GgufValue, key: string, fail: (problem: string) => never): void {

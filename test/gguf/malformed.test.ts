@@ -205,6 +205,11 @@ describe("malformed GGUF corpus", () => {
         expect(cases.length).toBeGreaterThanOrEqual(15);
     });
 
+    it("names a file that does not exist", async () => {
+        const path = join(dir, "absent.gguf");
+        await expect(readGguf(path)).rejects.toThrow(`${path}: cannot open the file (ENOENT)`);
+    });
+
     it.each(cases.map((c, i) => [c.name, c, i] as const))("%s", async (_, testCase, index) => {
         const fileName = `broken-${index}.gguf`;
         const path = join(dir, fileName);

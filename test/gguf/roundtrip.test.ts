@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,6 +8,7 @@ import { roundToF16 } from "../../src/gguf/numeric.js";
 import { metadataNumber, metadataString, readGguf, readTensorF32 } from "../../src/gguf/reader.js";
 import type { GgufMetadata } from "../../src/gguf/types.js";
 import { gguf, writeGguf, type GgufTensorInput } from "../../src/gguf/writer.js";
+import { rawGguf } from "./rawGguf.js";
 import { pseudoRandom } from "./tinyModel.js";
 
 let dir: string;
@@ -100,6 +101,18 @@ describe("GGUF round trip", () => {
             if (alignment !== 32) expect(metadataNumber(file, GgufKey.general.alignment, GgufValueType.UINT32)).toBe(alignment);
             else expect(file.metadata.has(GgufKey.general.alignment)).toBe(false);
         }
+    });
+
+    it("reads only the header of a multi-GB file", async () => {
+        const path = join(dir, "sparse.gguf");
+        const gib = 2 ** 30;
+        await writeFile(path, rawGguf([{ name: "huge", dims: [gib / 4, 2], type: GgmlType.F32, offset: 0 }], new Uint8Array(0)));
+        await truncate(path, 4096 + 2 * gib); // sparse: costs no disk
+        const started = performance.now();
+        const file = await readGguf(path);
+        expect(performance.now() - started).toBeLessThan(1000);
+        expect(file.tensors[0]!.byteSize).toBe(2 * gib);
+        expect(file.fileSize).toBe(4096 + 2 * gib);
     });
 
     it("replaces an existing file atomically", async () => {
