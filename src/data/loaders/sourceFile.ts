@@ -61,8 +61,9 @@ export async function readCsvRows(file: string): Promise<NumberedLine<string[]>[
     const text = await readText(file);
     let parsed: { record: string[]; raw: string; info: { lines: number } }[];
     try {
-        // with info and raw, each record comes back as {record, raw, info}
-        parsed = parse(text, { info: true, raw: true, skip_empty_lines: true, relax_column_count: true, bom: true }) as unknown as typeof parsed;
+        // with info and raw, each record comes back as {record, raw, info}; relax_quotes keeps a stray quote
+        // inside an unquoted field as text (MMLU val has one) while an unclosed quoted field stays an error
+        parsed = parse(text, { info: true, raw: true, skip_empty_lines: true, relax_column_count: true, relax_quotes: true, bom: true }) as unknown as typeof parsed;
     } catch (error) {
         const line = (error as { lines?: unknown }).lines;
         const reason = (error as Error).message.replace(/ at line \d+/, "");
