@@ -37,6 +37,7 @@ export {
 const MAX_TENSOR_COUNT = 1_000_000;
 const MAX_KEY_COUNT = 1_000_000;
 const MAX_ARRAY_NESTING = 8;
+const ARRAY_BATCH_ITEMS = 1 << 16;
 const TRUNCATED_HINT = "the file is incomplete; download or write it again";
 
 const SCALAR_BYTES: Partial<Record<GgufValueType, number>> = {
@@ -150,13 +151,18 @@ class HeaderParser {
     }
 
     private async readScalar(type: number, key: string): Promise<Exclude<GgufArrayItem, GgufArray>> {
-        const { cursor } = this;
         const what = `the value of key ${key}`;
         if (type === GgufValueType.STRING) return this.readString(what);
         const size = SCALAR_BYTES[type as GgufValueType];
         if (size === undefined) this.fail(`unknown value type id ${type} for key ${key}`, "the file is corrupt or from a newer GGUF version");
-        await cursor.need(size!, what);
-        switch (type as GgufValueType) {
+        await this.cursor.need(size!, what);
+        return this.readLoadedScalar(type as GgufValueType, key);
+    }
+
+    /** A fixed-size scalar whose bytes `need` has already made readable. */
+    private readLoadedScalar(type: GgufValueType, key: string): number | bigint | boolean {
+        const { cursor } = this;
+        switch (type) {
             case GgufValueType.UINT8: return cursor.u8();
             case GgufValueType.INT8: return cursor.i8();
             case GgufValueType.UINT16: return cursor.u16();
@@ -185,9 +191,20 @@ class HeaderParser {
         if (length * BigInt(minItemBytes(itemType)) > BigInt(cursor.remaining)) {
             this.fail(`array length ${length} of key ${key} runs past the end of the file`, TRUNCATED_HINT);
         }
-        const items: GgufArrayItem[] = new Array(Number(length));
-        for (let i = 0; i < items.length; i++) {
-            items[i] = itemType === GgufValueType.ARRAY ? await this.readArray(key, depth + 1) : await this.readScalar(itemType, key);
+        const count = Number(length);
+        const items: GgufArrayItem[] = [];
+        const itemBytes = SCALAR_BYTES[itemType];
+        if (itemBytes !== undefined) {
+            // Fixed-size items: one buffer check per batch, not per item.
+            while (items.length < count) {
+                const batch = Math.min(count - items.length, ARRAY_BATCH_ITEMS);
+                await cursor.need(batch * itemBytes, `the array of key ${key}`);
+                for (let i = 0; i < batch; i++) items.push(this.readLoadedScalar(itemType, key));
+            }
+        } else {
+            while (items.length < count) {
+                items.push(itemType === GgufValueType.ARRAY ? await this.readArray(key, depth + 1) : await this.readString(`the value of key ${key}`));
+            }
         }
         return { type: GgufValueType.ARRAY, itemType, items };
     }

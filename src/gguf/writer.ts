@@ -46,35 +46,42 @@ class ByteWriter {
     private view = new DataView(this.bytes.buffer);
     length = 0;
 
-    private reserve(count: number): number {
-        if (this.length + count > this.bytes.length) {
-            const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.length + count));
-            grown.set(this.bytes.subarray(0, this.length));
-            this.bytes = grown;
-            this.view = new DataView(grown.buffer);
-        }
+    /** Makes room for `count` more bytes; may replace `bytes` and `view`, so call it before reading them. */
+    private ensure(count: number): void {
+        if (this.length + count <= this.bytes.length) return;
+        const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.length + count));
+        grown.set(this.bytes.subarray(0, this.length));
+        this.bytes = grown;
+        this.view = new DataView(grown.buffer);
+    }
+
+    /** Offset of the next `count` bytes, which `ensure` made room for. */
+    private take(count: number): number {
         const at = this.length;
         this.length += count;
         return at;
     }
 
-    u8(value: number): void { this.view.setUint8(this.reserve(1), value); }
-    i8(value: number): void { this.view.setInt8(this.reserve(1), value); }
-    u16(value: number): void { this.view.setUint16(this.reserve(2), value, true); }
-    i16(value: number): void { this.view.setInt16(this.reserve(2), value, true); }
-    u32(value: number): void { this.view.setUint32(this.reserve(4), value, true); }
-    i32(value: number): void { this.view.setInt32(this.reserve(4), value, true); }
-    u64(value: bigint): void { this.view.setBigUint64(this.reserve(8), value, true); }
-    i64(value: bigint): void { this.view.setBigInt64(this.reserve(8), value, true); }
-    f32(value: number): void { this.view.setFloat32(this.reserve(4), value, true); }
-    f64(value: number): void { this.view.setFloat64(this.reserve(8), value, true); }
+    u8(value: number): void { this.ensure(1); this.view.setUint8(this.take(1), value); }
+    i8(value: number): void { this.ensure(1); this.view.setInt8(this.take(1), value); }
+    u16(value: number): void { this.ensure(2); this.view.setUint16(this.take(2), value, true); }
+    i16(value: number): void { this.ensure(2); this.view.setInt16(this.take(2), value, true); }
+    u32(value: number): void { this.ensure(4); this.view.setUint32(this.take(4), value, true); }
+    i32(value: number): void { this.ensure(4); this.view.setInt32(this.take(4), value, true); }
+    u64(value: bigint): void { this.ensure(8); this.view.setBigUint64(this.take(8), value, true); }
+    i64(value: bigint): void { this.ensure(8); this.view.setBigInt64(this.take(8), value, true); }
+    f32(value: number): void { this.ensure(4); this.view.setFloat32(this.take(4), value, true); }
+    f64(value: number): void { this.ensure(8); this.view.setFloat64(this.take(8), value, true); }
     string(value: string): void {
         const encoded = Buffer.from(value, "utf8");
         this.u64(BigInt(encoded.length));
-        this.bytes.set(encoded, this.reserve(encoded.length));
+        this.ensure(encoded.length);
+        this.bytes.set(encoded, this.take(encoded.length));
     }
     padTo(alignment: number): void {
-        this.reserve((alignment - (this.length % alignment)) % alignment);
+        const padding = (alignment - (this.length % alignment)) % alignment;
+        this.ensure(padding);
+        this.take(padding); // the buffer is zero-filled
     }
     contents(): Uint8Array {
         return this.bytes.subarray(0, this.length);

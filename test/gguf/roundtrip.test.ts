@@ -84,6 +84,19 @@ describe("GGUF round trip", () => {
         expect(await readdir(dir)).not.toContainEqual(expect.stringMatching(/\.tmp$/));
     });
 
+    it("writes and reads a header of several MB (a real vocabulary)", async () => {
+        const path = join(dir, "big-vocab.gguf");
+        const tokens = Array.from({ length: 150_000 }, (_, i) => `▁token${i}`);
+        const metadata: GgufMetadata = new Map([
+            [GgufKey.tokenizer.tokens, gguf.arr(GgufValueType.STRING, tokens)],
+            [GgufKey.tokenizer.scores, gguf.arr(GgufValueType.FLOAT32, tokens.map((_, i) => -i))]
+        ]);
+        await writeGguf(path, { metadata, tensors: oddTensors() });
+        const file = await readGguf(path);
+        expect(file.metadata).toEqual(metadata);
+        expect(file.dataOffset).toBeGreaterThan(1 << 20);
+    });
+
     it("aligns the data section and every tensor, honouring a custom alignment", async () => {
         const tensors = oddTensors();
         const byOption = join(dir, "align-option.gguf");
