@@ -97,6 +97,20 @@ describe("GGUF round trip", () => {
         expect(file.dataOffset).toBeGreaterThan(1 << 20);
     });
 
+    it("keeps values that cross the header buffer's growth boundaries", async () => {
+        for (let shift = 0; shift < 12; shift++) {
+            const path = join(dir, `boundary-${shift}.gguf`);
+            const metadata: GgufMetadata = new Map([
+                ["test.filler", gguf.str("x".repeat((1 << 16) - 64 + shift))],
+                ["test.u64", gguf.u64(0x0123456789abcdefn)],
+                ["test.f32", gguf.f32(Math.fround(1.5))],
+                ["test.strings", gguf.arr(GgufValueType.STRING, ["after", "the", "boundary"])]
+            ]);
+            await writeGguf(path, { metadata, tensors: [] });
+            expect((await readGguf(path)).metadata).toEqual(metadata);
+        }
+    });
+
     it("aligns the data section and every tensor, honouring a custom alignment", async () => {
         const tensors = oddTensors();
         const byOption = join(dir, "align-option.gguf");
