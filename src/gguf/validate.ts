@@ -7,6 +7,7 @@ import {
     ADAPTER_TYPE_LORA,
     BLOCK_TENSOR_KINDS,
     GENERAL_TYPE_ADAPTER,
+    GENERAL_TYPE_MODEL,
     GgufKey,
     GgufValueType,
     LLAMA_ARCHITECTURE,
@@ -68,8 +69,9 @@ export function validateLlamaModel(file: GgufFile, options: ValidateModelOptions
     const fail = failer(file);
     checkNoNestedArrays(file);
     const generalType = file.metadata.get(GgufKey.general.type);
-    if (generalType?.type === GgufValueType.STRING && generalType.value === GENERAL_TYPE_ADAPTER) {
-        fail("is a LoRA adapter, not a model", "pass it as an adapter together with its base model");
+    if (generalType?.type === GgufValueType.STRING && generalType.value !== GENERAL_TYPE_MODEL) {
+        if (generalType.value === GENERAL_TYPE_ADAPTER) fail("is a LoRA adapter, not a model", "pass it as an adapter together with its base model");
+        fail(`${GgufKey.general.type} is "${generalType.value}", not "${GENERAL_TYPE_MODEL}"`);
     }
     const architecture = metadataString(file, GgufKey.general.architecture);
     if (architecture !== LLAMA_ARCHITECTURE) fail(`architecture is ${architecture}, not ${LLAMA_ARCHITECTURE}`, "only llama-architecture models are supported");
