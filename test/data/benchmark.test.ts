@@ -1,13 +1,9 @@
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import path from "node:path";
-import { createRequire } from "node:module";
 import { beforeAll, describe, expect, it } from "vitest";
 import { drawShots } from "../../src/data/benchmark/drawShots.js";
 import { loadBenchmark } from "../../src/data/benchmark/loadBenchmark.js";
 import type { Benchmark } from "../../src/data/benchmark/types.js";
 import { questionKey, type QaItem } from "../../src/data/item.js";
-import { projectRoot } from "../../src/version.js";
+import { compileCli, runCrayon } from "./cli.js";
 import { hasQaData, qaDataDir, skipReason } from "./qaData.js";
 
 /** No test item may appear in training data, neither by id nor by question text. */
@@ -103,16 +99,10 @@ describe.skipIf(!hasQaData)(`the crayon-qa benchmark (${hasQaData ? qaDataDir : 
 });
 
 describe("crayon benchmark (CLI)", () => {
-    const bin = path.join(projectRoot, "bin", "crayon.js");
-    beforeAll(() => {
-        // compile; other stages' type errors must not hide whether this command was emitted
-        const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
-        spawnSync(process.execPath, [tsc, "-p", "tsconfig.json"], { cwd: projectRoot });
-        expect(existsSync(path.join(projectRoot, "dist", "src", "cli", "commands", "benchmarkCommand.js"))).toBe(true);
-    });
+    beforeAll(compileCli);
 
     it("prints the composition of the world benchmark as a table", () => {
-        const out = execFileSync(process.execPath, [bin, "benchmark", "world"], { cwd: projectRoot, encoding: "utf8" });
+        const out = runCrayon(["benchmark", "world"]).stdout;
         expect(out).toMatch(/^task\s+role\s+part\s+from\s+items/m);
         expect(out).toMatch(/^atlas\.quiz\s+user\s+test\s+world\s+100$/m);
         expect(out).toMatch(/^forge\.quiz\s+out-of-scope\s+test\s+world\s+60$/m);
@@ -120,7 +110,7 @@ describe("crayon benchmark (CLI)", () => {
     });
 
     it("prints it as JSON with --json", () => {
-        const out = execFileSync(process.execPath, [bin, "benchmark", "world", "--json"], { cwd: projectRoot, encoding: "utf8" });
+        const out = runCrayon(["benchmark", "world", "--json"]).stdout;
         const json = JSON.parse(out) as { name: string; tasks: { task: string; part: string; items: number }[]; totals: Record<string, number> };
         expect(json.name).toBe("world");
         expect(json.totals).toEqual({ pool: 4850, shotCandidates: 384, userTest: 600, outOfScope: 260, pretrain: 7412 });
@@ -128,16 +118,16 @@ describe("crayon benchmark (CLI)", () => {
     });
 
     it.skipIf(!hasQaData)("prints crayon-qa from --data-dir, and fails in one line without it", () => {
-        const out = execFileSync(process.execPath, [bin, "benchmark", "crayon-qa", "--data-dir", qaDataDir, "--json"], { cwd: projectRoot, encoding: "utf8" });
+        const out = runCrayon(["benchmark", "crayon-qa", "--data-dir", qaDataDir, "--json"]).stdout;
         expect((JSON.parse(out) as { totals: { pool: number } }).totals.pool).toBe(5000);
-        const missing = spawnSync(process.execPath, [bin, "benchmark", "crayon-qa"], { cwd: projectRoot, encoding: "utf8" });
+        const missing = runCrayon(["benchmark", "crayon-qa"]);
         expect(missing.status).not.toBe(0);
         expect(missing.stderr.trim().split("\n")).toHaveLength(1);
         expect(missing.stderr).toMatch(/--data-dir/);
     });
 
     it("names the shipped benchmarks when an unknown one is asked for", () => {
-        const result = spawnSync(process.execPath, [bin, "benchmark", "nope"], { cwd: projectRoot, encoding: "utf8" });
+        const result = runCrayon(["benchmark", "nope"]);
         expect(result.status).not.toBe(0);
         expect(result.stderr).toMatch(/unknown benchmark "nope".*crayon-qa, world/);
     });

@@ -65,9 +65,14 @@ export async function readCsvRows(file: string): Promise<NumberedLine<string[]>[
         // inside an unquoted field as text (MMLU val has one) while an unclosed quoted field stays an error
         parsed = parse(text, { info: true, raw: true, skip_empty_lines: true, relax_column_count: true, relax_quotes: true, bom: true }) as unknown as typeof parsed;
     } catch (error) {
-        const line = (error as { lines?: unknown }).lines;
+        const { code, lines, bytes_records } = error as { code?: string; lines?: number; bytes_records?: number };
+        let line = lines;
+        // an unclosed quote is only noticed at the end of the file: point at the record it opened in
+        if (code === "CSV_QUOTE_NOT_CLOSED" && bytes_records !== undefined) {
+            line = Buffer.from(text).subarray(0, bytes_records).toString("utf8").split("\n").length;
+        }
         const reason = (error as Error).message.replace(/ at line \d+/, "");
-        throw dataError(file, typeof line === "number" ? line : undefined, `malformed CSV: ${reason}`);
+        throw dataError(file, line, `malformed CSV: ${reason}`);
     }
     return parsed.map(({ record, raw, info }) => {
         // info.lines is where the record ends; count back over the newlines inside its quoted fields
