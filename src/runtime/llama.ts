@@ -1,5 +1,5 @@
 import os from "node:os";
-import { getLlama, LlamaLogLevel, type ControlledEvaluateInputItem, type Llama, type Token, type LlamaContext, type LlamaModel } from "node-llama-cpp";
+import { getLlama, LlamaLogLevel, type ControlledEvaluateInputItem, type Llama, type Token, type LlamaContext, type LlamaContextSequence, type LlamaModel } from "node-llama-cpp";
 import { CrayonError } from "../errors.js";
 import { readGguf } from "../gguf/reader.js";
 import { validateLlamaModel, validateLoraAdapter } from "../gguf/validate.js";
@@ -110,25 +110,33 @@ export class LlamaRuntime {
 }
 
 /**
- * Next-token logits after each of `positions` (indices into `tokens`), in one evaluation; the caller
- * adds BOS when the model wants one. Returns one [vocab] array per position.
+ * Next-token logits after each of `positions` (indices into `tokens`), in one evaluation on a fresh
+ * sequence; the caller adds BOS when the model wants one. Returns one [vocab] array per position.
  */
 export async function logitsAt(context: LlamaContext, tokens: readonly Token[], positions: readonly number[]): Promise<Float32Array[]> {
-    const wanted = new Set(positions);
     const sequence = context.getSequence();
     try {
-        const input = tokens.map((token, i): ControlledEvaluateInputItem =>
-            wanted.has(i) ? [token, { generateNext: { logits: true } }] : token
-        );
-        const results = await sequence.controlledEvaluate(input);
-        return positions.map((position) => {
-            const logits = results[position]?.next?.logits;
-            if (logits === undefined) throw new Error(`llama.cpp returned no logits at position ${position}`);
-            const out = new Float32Array(logits.size); // llama.cpp returns every vocabulary entry
-            for (const [token, value] of logits) out[token] = value;
-            return out;
-        });
+        return await sequenceLogitsAt(sequence, tokens, positions);
     } finally {
         sequence.dispose();
     }
+}
+
+/**
+ * Like `logitsAt`, on a sequence the caller keeps: `tokens` are appended to whatever the sequence already
+ * holds, so scoring clears its history between items and generation feeds one token at a time.
+ */
+export async function sequenceLogitsAt(sequence: LlamaContextSequence, tokens: readonly Token[], positions: readonly number[]): Promise<Float32Array[]> {
+    const wanted = new Set(positions);
+    const input = tokens.map((token, i): ControlledEvaluateInputItem =>
+        wanted.has(i) ? [token, { generateNext: { logits: true } }] : token
+    );
+    const results = await sequence.controlledEvaluate(input);
+    return positions.map((position) => {
+        const logits = results[position]?.next?.logits;
+        if (logits === undefined) throw new Error(`llama.cpp returned no logits at position ${position}`);
+        const out = new Float32Array(logits.size); // llama.cpp returns every vocabulary entry
+        for (const [token, value] of logits) out[token] = value;
+        return out;
+    });
 }
