@@ -3,6 +3,7 @@ import { crayonVersion } from "../version.js";
 import { registerInfoCommand } from "./commands/infoCommand.js";
 import { registerPendingCommands } from "./commands/pendingCommands.js";
 import { registerBenchmarkCommand } from "./commands/benchmarkCommand.js";
+import { registerServeCommand } from "./commands/serveCommand.js";
 import { CrayonError } from "../errors.js";
 
 /** Builds the `crayon` program: one register function per subcommand file. */
@@ -14,6 +15,7 @@ export function createProgram(): Command {
     registerInfoCommand(program);
     registerPendingCommands(program);
     registerBenchmarkCommand(program);
+    registerServeCommand(program);
     return program;
 }
 

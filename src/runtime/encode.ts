@@ -33,11 +33,16 @@ export class ItemEncoder {
     }
 
     encode(item: QaItem): EncodedItem {
-        const bos = this.model.tokens.shouldPrependBosToken && this.model.tokens.bos !== null ? [this.model.tokens.bos] : [];
         return {
-            prompt: [...bos, ...this.model.tokenize(formatPrompt(item))],
+            prompt: tokenizePrompt(this.model, formatPrompt(item)),
             optionTokens: this.letterTokens.slice(0, item.choices.length),
             answer: item.answer
         };
     }
+}
+
+/** A text as the start of a model's input: BOS first when the model wants one (`model.tokenize` adds none). */
+export function tokenizePrompt(model: LlamaModel, text: string): Token[] {
+    const bos = model.tokens.shouldPrependBosToken && model.tokens.bos !== null ? [model.tokens.bos] : [];
+    return [...bos, ...model.tokenize(text)];
 }

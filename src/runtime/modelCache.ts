@@ -19,7 +19,7 @@ export interface ModelCacheOptions {
      * default 16. node-llama-cpp caches adapters by path and frees them only with their model.
      */
     maxAdapterFiles?: number;
-    /** tokens per context; default 512 */
+    /** tokens per context; default: the model's training context length */
     contextSize?: number;
 }
 
@@ -40,7 +40,7 @@ export class ModelCache {
     private readonly sessions = new Map<string, ModelSession>();
     private readonly maxContexts: number;
     private readonly maxAdapterFiles: number;
-    private readonly contextSize: number;
+    private readonly contextSize: number | undefined;
     /** serializes loads: two callers asking for the same set must not load it twice */
     private pending: Promise<unknown> = Promise.resolve();
     /** how many times a model was disposed to free its adapters: for tests and diagnostics */
@@ -49,7 +49,7 @@ export class ModelCache {
     constructor(private readonly runtime: LlamaRuntime, options: ModelCacheOptions = {}) {
         this.maxContexts = options.maxContexts ?? 4;
         this.maxAdapterFiles = options.maxAdapterFiles ?? 16;
-        this.contextSize = options.contextSize ?? 512;
+        this.contextSize = options.contextSize;
     }
 
     session(modelPath: string, adapters: readonly AdapterRef[] = []): Promise<ModelSession> {
@@ -72,7 +72,8 @@ export class ModelCache {
             return cached;
         }
         const loaded = await this.modelFor(modelPath, adapters);
-        const context = await this.runtime.createContext(loaded.model, { contextSize: this.contextSize, adapters: [...adapters] });
+        const contextSize = this.contextSize ?? loaded.model.trainContextSize;
+        const context = await this.runtime.createContext(loaded.model, { contextSize, adapters: [...adapters] });
         const session: ModelSession = { modelPath, adapters, model: loaded.model, context, sequence: context.getSequence() };
         this.sessions.set(key, session);
         while (this.sessions.size > this.maxContexts) {

@@ -5,9 +5,7 @@ import { CrayonError } from "../../errors.js";
 const pendingCommands: ReadonlyArray<{ name: string; summary: string }> = [
     { name: "build-pool", summary: "cluster a multi-task QA set and train one LoRA adapter per cluster" },
     { name: "blend", summary: "blend the pool into one customized LoRA adapter from a few examples" },
-    { name: "chat", summary: "chat with the device model and its blended adapter, routing to a server" },
-    { name: "eval", summary: "run the customization benchmark with hybrid routing" },
-    { name: "serve", summary: "serve the server model over an OpenAI-compatible HTTP API" }
+    { name: "eval", summary: "run the customization benchmark with hybrid routing" }
 ];
 
 export function registerPendingCommands(program: Command): void {

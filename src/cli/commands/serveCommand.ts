@@ -1,0 +1,72 @@
+import path from "node:path";
+import type { Command } from "commander";
+import { CrayonError } from "../../errors.js";
+import { defaultLlamaThreads, LlamaRuntime } from "../../runtime/llama.js";
+import { startOpenAiServer } from "../../runtime/server/openaiServer.js";
+import { projectRoot } from "../../version.js";
+
+/** The embedded server model, used when `--model` is not given. */
+export const DEFAULT_SERVER_MODEL = path.join(projectRoot, "models", "server.gguf");
+
+interface ServeOptions {
+    model: string;
+    host: string;
+    port: string;
+    apiKey?: string;
+    threads: string;
+    contextSize?: string;
+    maxBody: string;
+    maxPending: string;
+}
+
+/** `crayon serve`: the server model behind an OpenAI-compatible API, until SIGINT or SIGTERM. */
+export function registerServeCommand(program: Command): void {
+    program
+        .command("serve")
+        .description("serve a llama GGUF (default: the embedded server model) over an OpenAI-compatible HTTP API")
+        .option("--model <file>", "llama GGUF model to serve", DEFAULT_SERVER_MODEL)
+        .option("--host <address>", "address to bind; 0.0.0.0 exposes the server to the network", "127.0.0.1")
+        .option("--port <number>", "port; 0 picks a free one", "8080")
+        .option("--api-key <key>", "require Authorization: Bearer <key> on /v1 requests (default: $CRAYON_API_KEY if set)")
+        .option("--threads <number>", "llama.cpp threads", String(defaultLlamaThreads()))
+        .option("--context-size <tokens>", "context length per request (default: the model's training context)")
+        .option("--max-body <bytes>", "largest request body accepted", String(1 << 20))
+        .option("--max-pending <number>", "requests admitted at once before answering 429", "64")
+        .action(async (options: ServeOptions) => {
+            const runtime = await LlamaRuntime.create({ threads: positiveInteger(options.threads, "--threads") });
+            try {
+                const model = await runtime.loadModel(options.model);
+                const contextSize = options.contextSize === undefined ? model.trainContextSize : positiveInteger(options.contextSize, "--context-size");
+                const context = await runtime.createContext(model, { contextSize });
+                const server = await startOpenAiServer({
+                    served: { id: path.basename(options.model, ".gguf"), model, sequence: context.getSequence() },
+                    host: options.host,
+                    port: integer(options.port, "--port", 0),
+                    apiKey: options.apiKey ?? process.env.CRAYON_API_KEY,
+                    maxBodyBytes: positiveInteger(options.maxBody, "--max-body"),
+                    maxPending: positiveInteger(options.maxPending, "--max-pending")
+                });
+                process.stdout.write(`listening on ${server.url}/v1\n`);
+                process.stderr.write(`serving ${path.basename(options.model)} (${runtime.describe()}, context ${contextSize} tokens); stop with Ctrl-C\n`);
+                const signal = await new Promise<NodeJS.Signals>((resolve) => {
+                    process.once("SIGINT", () => resolve("SIGINT"));
+                    process.once("SIGTERM", () => resolve("SIGTERM"));
+                });
+                process.stderr.write(`${signal}: finishing admitted requests and stopping\n`);
+                await server.close();
+                await context.dispose();
+            } finally {
+                await runtime.dispose();
+            }
+        });
+}
+
+function integer(text: string, option: string, min: number): number {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < min) throw new CrayonError(`${option} must be an integer ≥ ${min}, found "${text}"`);
+    return value;
+}
+
+function positiveInteger(text: string, option: string): number {
+    return integer(text, option, 1);
+}
