@@ -163,6 +163,17 @@ export const GgufKey = {
     adapter: {
         type: "adapter.type",
         loraAlpha: "adapter.lora.alpha"
+    },
+    /** What a blended adapter was made from, so chat and eval can show it from the file alone. */
+    blend: {
+        method: "crayon.blend.method",
+        combine: "crayon.blend.combine",
+        pool: "crayon.blend.pool",
+        adapterIds: "crayon.blend.adapter_ids",
+        weights: "crayon.blend.weights",
+        rank: "crayon.blend.rank",
+        baseSha256: "crayon.blend.base_sha256",
+        sha256: "crayon.blend.sha256"
     }
 } as const;
 

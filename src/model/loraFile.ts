@@ -49,7 +49,12 @@ export async function writeLoraAdapter(path: string, adapter: LoraAdapterToWrite
             tf.dispose([aRows, bRows]);
         }
     });
-    const metadata: GgufMetadata = new Map([
+    await writeGguf(path, { metadata: loraAdapterMetadata(adapter), tensors });
+}
+
+/** The metadata of a LoRA adapter file: what llama.cpp requires, then the caller's `extra` entries. */
+export function loraAdapterMetadata(adapter: Pick<LoraAdapterToWrite, "architecture" | "alpha" | "name" | "extra">): GgufMetadata {
+    return new Map([
         [GgufKey.general.architecture, gguf.str(adapter.architecture)],
         [GgufKey.general.type, gguf.str(GENERAL_TYPE_ADAPTER)],
         [GgufKey.general.name, gguf.str(adapter.name)],
@@ -57,7 +62,6 @@ export async function writeLoraAdapter(path: string, adapter: LoraAdapterToWrite
         [GgufKey.adapter.loraAlpha, gguf.f32(adapter.alpha)],
         ...(adapter.extra ?? [])
     ]);
-    await writeGguf(path, { metadata, tensors });
 }
 
 /**

@@ -1,0 +1,63 @@
+import { readFile } from "node:fs/promises";
+import { TensorName, loraATensorName, loraBTensorName } from "../gguf/constants.js";
+import { GgufError } from "../gguf/errors.js";
+import { decodeToF32 } from "../gguf/numeric.js";
+import { readGguf } from "../gguf/reader.js";
+import type { GgufFile, GgufTensorInfo } from "../gguf/types.js";
+import { validateLoraAdapter } from "../gguf/validate.js";
+
+/**
+ * One adapted weight W [out, in] of one adapter as plain row-major arrays: ΔW = scale · B·A.
+ * Row-major A [rank, in] is exactly the bytes of lora_a (ne [in, rank]); B [out, rank] those of lora_b.
+ */
+export interface LoraMatrixFactors {
+    /** the adapted base tensor, e.g. "blk.0.attn_q.weight" */
+    baseName: string;
+    rank: number;
+    inDim: number;
+    outDim: number;
+    a: Float32Array; // [rank, in]
+    b: Float32Array; // [out, rank]
+    /** llama.cpp's factor at adapter scale 1: α/r, or 1 when α = 0 */
+    scale: number;
+}
+
+/** A LoRA adapter file decoded once into float32 factors, in the file's tensor order. */
+export interface AdapterFactors {
+    path: string;
+    alpha: number;
+    matrices: LoraMatrixFactors[];
+}
+
+/**
+ * Reads a LoRA adapter's header, validates it (against `base` when given) and decodes every factor from a
+ * single read of the file. token_embd adapters are refused: their factors are laid out for a lookup, not a
+ * product, and blending them is not supported.
+ */
+export async function readAdapterFactors(path: string, base?: GgufFile): Promise<AdapterFactors> {
+    const file = await readGguf(path);
+    const info = validateLoraAdapter(file, base);
+    const bytes = await readFile(path);
+    const decode = (tensor: GgufTensorInfo, count: number): Float32Array => {
+        const start = file.dataOffset + tensor.offset;
+        return decodeToF32(tensor.type, bytes.subarray(start, start + tensor.byteSize), count);
+    };
+    const matrices: LoraMatrixFactors[] = [];
+    for (const [baseName, shape] of Object.entries(info.targets)) {
+        if (baseName === TensorName.tokenEmbd) {
+            throw new GgufError(path, `adapts ${baseName}, which blending does not support`, "build the pool without token_embd adapters");
+        }
+        const aInfo = file.tensors.find((t) => t.name === loraATensorName(baseName))!;
+        const bInfo = file.tensors.find((t) => t.name === loraBTensorName(baseName))!;
+        matrices.push({
+            baseName,
+            rank: shape.rank,
+            inDim: shape.in,
+            outDim: shape.out,
+            a: decode(aInfo, shape.rank * shape.in),
+            b: decode(bInfo, shape.out * shape.rank),
+            scale: info.alpha === 0 ? 1 : info.alpha / shape.rank
+        });
+    }
+    return { path, alpha: info.alpha, matrices };
+}

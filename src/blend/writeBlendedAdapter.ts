@@ -1,0 +1,59 @@
+import { createHash } from "node:crypto";
+import { mkdir, rm } from "node:fs/promises";
+import path from "node:path";
+import { GgmlType, loraATensorName, loraBTensorName } from "../gguf/constants.js";
+import { readGguf } from "../gguf/reader.js";
+import type { GgufFile } from "../gguf/types.js";
+import { validateLoraAdapter } from "../gguf/validate.js";
+import { writeGguf, type GgufTensorInput } from "../gguf/writer.js";
+import { loraAdapterMetadata } from "../model/loraFile.js";
+import type { LoraMatrixFactors } from "./adapterFactors.js";
+import { blendMetadataEntries, type BlendInfo } from "./blendMetadata.js";
+
+/** Hex digits of the content hash in a blended adapter's file name. */
+const NAME_HASH_LENGTH = 12;
+
+export interface WrittenBlend {
+    path: string;
+    /** sha256 over the blend's description and every factor's name, shape and float32 data, hex */
+    sha256: string;
+}
+
+/**
+ * Writes the blend as one F32 LoRA adapter with α = 0, so llama.cpp applies each weight's B·A at exactly the
+ * context's scale whatever its rank. node-llama-cpp caches adapters by path, so a folder `out` gets a file
+ * named by the content hash (`blend-<sha12>.gguf`): a different blend never reuses a stale path. A `.gguf`
+ * `out` is written as given, with the hash in `crayon.blend.sha256`. The file is validated after writing
+ * (against `base` when given) and removed if that fails.
+ */
+export async function writeBlendedAdapter(out: string, architecture: string, matrices: readonly LoraMatrixFactors[], info: BlendInfo, base?: GgufFile): Promise<WrittenBlend> {
+    const tensors: GgufTensorInput[] = matrices.flatMap(({ baseName, rank, inDim, outDim, a, b, scale }) => [
+        { name: loraATensorName(baseName), type: GgmlType.F32, dims: [inDim, rank], data: a },
+        { name: loraBTensorName(baseName), type: GgmlType.F32, dims: [rank, outDim], data: scale === 1 ? b : b.map((v) => v * scale) }
+    ]);
+    const sha256 = contentHash(info, tensors);
+    let file = out;
+    if (path.extname(out).toLowerCase() !== ".gguf") {
+        await mkdir(out, { recursive: true });
+        file = path.join(out, `blend-${sha256.slice(0, NAME_HASH_LENGTH)}.gguf`);
+    }
+    const metadata = loraAdapterMetadata({ architecture, alpha: 0, name: `crayon blend of ${info.pool}`, extra: blendMetadataEntries(info, sha256) });
+    await writeGguf(file, { metadata, tensors });
+    try {
+        validateLoraAdapter(await readGguf(file), base);
+    } catch (error) {
+        await rm(file, { force: true });
+        throw error;
+    }
+    return { path: file, sha256 };
+}
+
+function contentHash(info: BlendInfo, tensors: readonly GgufTensorInput[]): string {
+    const hash = createHash("sha256");
+    hash.update(JSON.stringify(info));
+    for (const { name, dims, data } of tensors) {
+        hash.update(`${name}[${dims.join(",")}]`);
+        hash.update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    }
+    return hash.digest("hex");
+}
