@@ -4,15 +4,14 @@ import type { LoraMatrixFactors } from "../adapterFactors.js";
 /**
  * The best rank-`rank` approximation (Frobenius, Eckart–Young) of ΔW = scale·B·A, again as LoRA factors.
  * With B = Q_b·R_b and Aᵀ = Q_a·R_a (thin QR), ΔW = Q_b·(scale·R_b·R_aᵀ)·Q_aᵀ, so only the small
- * [R, R] core needs an SVD and ΔW [out, in] is never formed. When R ≥ min(in, out) the factors are no
+ * [R, R] core needs an SVD and ΔW [out, in] is never formed. When R > min(in, out) the factors are no
  * smaller than ΔW itself and ΔW is decomposed directly. The singular values are split evenly between the
- * new factors (B' = U·√Σ, A' = √Σ·Vᵀ) so both stay well scaled. A matrix already of rank ≤ `rank` is
- * returned unchanged; no matrix gets a rank above min(in, out).
+ * new factors (B' = U·√Σ, A' = √Σ·Vᵀ) so both stay well scaled. No matrix gets a rank above
+ * min(R, in, out); at that rank the result is exact.
  */
 export function compressFactors(factors: LoraMatrixFactors, rank: number): LoraMatrixFactors {
     const { rank: stacked, inDim, outDim } = factors;
-    const target = Math.min(rank, inDim, outDim);
-    if (stacked <= target) return factors;
+    const target = Math.min(rank, stacked, inDim, outDim);
     const b = new Matrix(outDim, stacked); // [out, R]
     const at = new Matrix(inDim, stacked); // Aᵀ [in, R]
     for (let row = 0; row < outDim; row++) for (let j = 0; j < stacked; j++) b.set(row, j, factors.scale * factors.b[row * stacked + j]!);
