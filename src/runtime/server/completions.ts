@@ -3,7 +3,7 @@ import type { ServerResponse } from "node:http";
 import type { LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import { tokenizePrompt } from "../encode.js";
 import { generateTokens, type GeneratedToken } from "../generate.js";
-import { parseChatMessages, renderChatPrompt } from "./chatTemplate.js";
+import { parseChatMessages, renderChatPrompt } from "../chatTemplate.js";
 import { HttpError } from "./httpJson.js";
 import { integerField, numberField, objectBody, refuseFields } from "./requestFields.js";
 

@@ -1,4 +1,4 @@
-import { HttpError } from "./httpJson.js";
+import { HttpError } from "./server/httpJson.js";
 
 export interface ChatMessage {
     role: "system" | "user" | "assistant";
