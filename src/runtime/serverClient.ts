@@ -1,5 +1,5 @@
 import type { QaItem } from "../data/item.js";
-import { OPTION_LETTERS, formatPrompt } from "../data/prompt.js";
+import { answerContinuation, formatPrompt } from "../data/prompt.js";
 import { CrayonError } from "../errors.js";
 import { scoresFromLogits, type OptionScores } from "./scoring.js";
 import type { ChatMessage } from "./chatTemplate.js";
@@ -51,7 +51,7 @@ export class ServerClient {
 
     /**
      * The server's answer to a multiple-choice item: the log-probabilities of the option letters as the
-     * next token after "Answer:", renormalised over the options. An option missing from the server's top
+     * next token after "Answer:" (the token whose text is " A", " B", …), renormalised over the options. An option missing from the server's top
      * alternatives gets −∞ (probability 0); when none is there the server's answer is unusable.
      */
     async scoreItem(item: QaItem): Promise<OptionScores> {
@@ -59,7 +59,7 @@ export class ServerClient {
             model: this.options.model, prompt: formatPrompt(item), max_tokens: 1, temperature: 0, logprobs: this.topLogprobs
         });
         const alternatives = topAlternatives(response);
-        const optionLogprobs = item.choices.map((_, i) => logSumExp(alternatives.filter(([text]) => text.trim() === OPTION_LETTERS[i]).map(([, lp]) => lp)));
+        const optionLogprobs = item.choices.map((_, i) => alternatives.find(([text]) => text === answerContinuation(i))?.[1] ?? -Infinity);
         if (optionLogprobs.every((lp) => lp === -Infinity)) {
             throw new CrayonError(`server ${this.baseUrl}: no option letter among the ${this.topLogprobs} most probable next tokens; ask for more with topLogprobs`);
         }
@@ -110,12 +110,6 @@ function topAlternatives(response: unknown): Array<[string, number]> {
     const chatStyle = logprobs?.content?.[0]?.top_logprobs;
     if (chatStyle !== undefined) return chatStyle.map(({ token, logprob }) => [token, logprob]);
     throw new CrayonError("the server's completion has no top_logprobs; it may not support logprobs");
-}
-
-function logSumExp(values: readonly number[]): number {
-    const max = Math.max(...values);
-    if (max === -Infinity) return -Infinity;
-    return max + Math.log(values.reduce((sum, v) => sum + Math.exp(v - max), 0));
 }
 
 function errorMessage(text: string): string {

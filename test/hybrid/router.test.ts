@@ -132,7 +132,7 @@ describe("fallback when the server fails", () => {
                 res.writeHead(503, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: "warming up" } }));
                 return;
             }
-            const top_logprobs = [{ " A": -2, " B": -0.2, "the": -3 }];
+            const top_logprobs = [{ " A": -2, " B": -0.2, "the": -3, "C": -0.1 }];
             res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ choices: [{ text: " B", logprobs: { top_logprobs } }] }));
         });
         flakyUrl = await listen(flaky);
@@ -170,7 +170,7 @@ describe("fallback when the server fails", () => {
         const scores = await client.scoreItem(three);
         expect(flakyCalls).toBe(3);
         expect(scores.choice).toBe(1);
-        expect(scores.probabilities[2]).toBe(0); // " C" was not among the alternatives: −∞
+        expect(scores.probabilities[2]).toBe(0); // " C" was not among the alternatives ("C" is another token): −∞
         expect(scores.probabilities[0]! + scores.probabilities[1]!).toBeCloseTo(1, 12);
         expect(scores.confidence).toBeCloseTo(1 / (1 + Math.exp(-1.8)), 12);
     });

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import type { LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import { tokenizePrompt } from "../encode.js";
-import { generateTokens, type GeneratedToken } from "../generate.js";
+import { generateTokens, type GeneratedToken, type TokenAlternative } from "../generate.js";
 import { parseChatMessages, renderChatPrompt } from "../chatTemplate.js";
 import { HttpError } from "./httpJson.js";
 import { integerField, numberField, objectBody, refuseFields } from "./requestFields.js";
@@ -76,7 +76,7 @@ export async function runCompletion(served: ServedModel, request: GenerationRequ
             logprobs: request.topLogprobs > 0 ? {
                 tokens: tokens.map((t) => t.text),
                 token_logprobs: tokens.map((t) => t.logprob),
-                top_logprobs: tokens.map((t) => Object.fromEntries(t.top.map((alt) => [alt.text, alt.logprob]))),
+                top_logprobs: tokens.map((t) => topLogprobsObject(t.top)),
                 text_offset: offsets
             } : null,
             finish_reason: tokens.length < request.maxTokens ? "stop" : "length"
@@ -143,6 +143,13 @@ function promptTokens(served: ServedModel, text: string): Token[] {
         throw new HttpError(400, `the prompt is ${tokens.length} tokens; the context holds ${contextSize}`, "invalid_request_error", "context_length_exceeded");
     }
     return tokens;
+}
+
+/** {text: logprob}; when two tokens read the same (a piece and its bytes), the more probable one is kept. */
+function topLogprobsObject(top: readonly TokenAlternative[]): Record<string, number> {
+    const object: Record<string, number> = {};
+    for (const { text, logprob } of top) if (!Object.hasOwn(object, text)) object[text] = logprob;
+    return object;
 }
 
 function usage(request: GenerationRequest, completionTokens: number) {
