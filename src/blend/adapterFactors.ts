@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { TensorName, loraATensorName, loraBTensorName } from "../gguf/constants.js";
+import { GgmlType, TensorName, loraATensorName, loraBTensorName } from "../gguf/constants.js";
 import { GgufError } from "../gguf/errors.js";
 import { decodeToF32 } from "../gguf/numeric.js";
 import { readGguf } from "../gguf/reader.js";
@@ -31,16 +31,17 @@ export interface AdapterFactors {
 
 /**
  * Reads a LoRA adapter's header, validates it (against `base` when given) and decodes every factor from a
- * single read of the file. token_embd adapters are refused: their factors are laid out for a lookup, not a
+ * single read of the whole file (F32 factors are views into it). token_embd adapters are refused: their factors are laid out for a lookup, not a
  * product, and blending them is not supported.
  */
 export async function readAdapterFactors(path: string, base?: GgufFile): Promise<AdapterFactors> {
-    const file = await readGguf(path);
+    const [file, bytes] = await Promise.all([readGguf(path), readFile(path)]);
     const info = validateLoraAdapter(file, base);
-    const bytes = await readFile(path);
     const decode = (tensor: GgufTensorInfo, count: number): Float32Array => {
-        const start = file.dataOffset + tensor.offset;
-        return decodeToF32(tensor.type, bytes.subarray(start, start + tensor.byteSize), count);
+        const start = bytes.byteOffset + file.dataOffset + tensor.offset;
+        // F32 data is aligned (GGUF alignment is a multiple of 4): view it in place instead of copying
+        if (tensor.type === GgmlType.F32 && start % 4 === 0) return new Float32Array(bytes.buffer, start, count);
+        return decodeToF32(tensor.type, bytes.subarray(start - bytes.byteOffset, start - bytes.byteOffset + tensor.byteSize), count);
     };
     const matrices: LoraMatrixFactors[] = [];
     for (const [baseName, shape] of Object.entries(info.targets)) {

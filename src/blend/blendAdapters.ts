@@ -2,7 +2,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import type { QaItem } from "../data/item.js";
 import { CrayonError } from "../errors.js";
-import { readAdapterFactors, type AdapterFactors } from "./adapterFactors.js";
+import { readAdapterFactors } from "./adapterFactors.js";
 import { concatAdapters } from "./combine/concat.js";
 import { compressFactors } from "./combine/svd.js";
 import type { BlendOptions, BlendPool, BlendResult } from "./types.js";
@@ -47,8 +47,8 @@ export async function blendAdapters(pool: BlendPool, examples: readonly QaItem[]
     if (rank !== undefined && rank > chosenRank) {
         throw new CrayonError(`--rank ${rank} is larger than the blend's total rank ${chosenRank} (${chosen.length} adapters with non-zero weight); the exact concat is already smaller — use --combine concat`);
     }
-    const factors: AdapterFactors[] = [];
-    for (const { adapter } of chosen) factors.push(await readAdapterFactors(path.join(pool.dir, adapter.file), options.base));
+    // all files at once: the reads overlap in libuv's thread pool
+    const factors = await Promise.all(chosen.map(({ adapter }) => readAdapterFactors(path.join(pool.dir, adapter.file), options.base)));
     const readMs = clock.lap();
 
     const concatenated = concatAdapters(factors.map((adapter, i) => ({ adapter, weight: chosen[i]!.weight })));
