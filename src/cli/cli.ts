@@ -3,6 +3,7 @@ import { crayonVersion } from "../version.js";
 import { registerInfoCommand } from "./commands/infoCommand.js";
 import { registerPendingCommands } from "./commands/pendingCommands.js";
 import { registerBenchmarkCommand } from "./commands/benchmarkCommand.js";
+import { registerBuildPoolCommand } from "./commands/buildPoolCommand.js";
 import { registerServeCommand } from "./commands/serveCommand.js";
 import { CrayonError } from "../errors.js";
 
@@ -15,6 +16,7 @@ export function createProgram(): Command {
     registerInfoCommand(program);
     registerPendingCommands(program);
     registerBenchmarkCommand(program);
+    registerBuildPoolCommand(program);
     registerServeCommand(program);
     return program;
 }

@@ -4,6 +4,7 @@ import type { QaItem } from "../data/item.js";
 import { formatPrompt } from "../data/prompt.js";
 import { GgufKey } from "../gguf/constants.js";
 import { metadataNumber, metadataString, readGguf } from "../gguf/reader.js";
+import { tokenizePrompt } from "../runtime/encode.js";
 import type { LlamaRuntime } from "../runtime/llama.js";
 import { sha256File } from "./fingerprint.js";
 import type { EmbedderSpec } from "./manifest.js";
@@ -64,7 +65,6 @@ export async function createEmbedder(runtime: LlamaRuntime, modelPath: string, o
     const contextSize = Math.min(model.trainContextSize, 2048);
     const context: LlamaEmbeddingContext = await model.createEmbeddingContext({ contextSize, threads: runtime.llama.maxThreads });
     const modelSha256 = options.modelSha256 ?? (await sha256File(modelPath));
-    const bos: Token[] = model.tokens.shouldPrependBosToken && model.tokens.bos !== null ? [model.tokens.bos] : [];
     let evaluations = 0;
 
     const evaluate = async (tokens: Token[]): Promise<Float32Array> => {
@@ -72,7 +72,7 @@ export async function createEmbedder(runtime: LlamaRuntime, modelPath: string, o
         return Float32Array.from((await context.getEmbeddingFor(tokens)).vector);
     };
     const embedOne = async (text: string): Promise<Float32Array> => {
-        const tokens = [...bos, ...model.tokenize(text)];
+        const tokens = tokenizePrompt(model, text);
         if (tokens.length === 0) throw new CrayonError(`cannot embed an empty text with ${modelPath}`);
         if (tokens.length >= contextSize) {
             throw new CrayonError(`a text of ${tokens.length} tokens does not fit the ${contextSize}-token context of ${modelPath}; shorten it`);

@@ -5,6 +5,7 @@ import { formatPrompt } from "../data/prompt.js";
 import { CrayonError } from "../errors.js";
 import { llamaHidden } from "../model/forward.js";
 import type { LoadedLlamaModel } from "../model/modelFile.js";
+import { tokenizePrompt } from "../runtime/encode.js";
 import type { Embedder, Pooling } from "./embed.js";
 import type { EmbedderSpec } from "./manifest.js";
 import { l2Normalize } from "./vectors.js";
@@ -24,7 +25,6 @@ export interface HiddenStateEmbedderOptions {
  * model (a vocab-only load is enough) so the tokens are exactly llama.cpp's.
  */
 export function createHiddenStateEmbedder(base: LoadedLlamaModel, tokenizer: LlamaModel, { pooling = "mean", batchSize = 16, modelSha256 }: HiddenStateEmbedderOptions): Embedder {
-    const bos: Token[] = tokenizer.tokens.shouldPrependBosToken && tokenizer.tokens.bos !== null ? [tokenizer.tokens.bos] : [];
     const spec: EmbedderSpec = { kind: "base-model", pooling, text: "prompt", normalized: true, dimension: base.hp.embeddingLength };
     let evaluations = 0;
 
@@ -56,7 +56,7 @@ export function createHiddenStateEmbedder(base: LoadedLlamaModel, tokenizer: Lla
             return evaluations;
         },
         async embed(texts) {
-            const tokens = texts.map((text) => [...bos, ...tokenizer.tokenize(text)]);
+            const tokens = texts.map((text) => tokenizePrompt(tokenizer, text));
             const tooLong = tokens.findIndex((t) => t.length > base.hp.contextLength);
             if (tooLong >= 0) throw new CrayonError(`a text of ${tokens[tooLong]!.length} tokens is longer than the model's context (${base.hp.contextLength}); shorten it`);
             // similar lengths together keep the padding small

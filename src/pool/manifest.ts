@@ -1,4 +1,5 @@
 import type { LoraTarget } from "../gguf/constants.js";
+import type { ClusterContents } from "./clusterReport.js";
 
 /** The format of `pools/<name>/manifest.json`; bumped on any incompatible change. */
 export const POOL_FORMAT_VERSION = 1;
@@ -52,6 +53,8 @@ export interface PoolAdapter {
         /** held-out loss of the cluster's items: base model vs with the adapter (nats) */
         heldOutLossBase?: number;
         heldOutLossAdapter?: number;
+        /** cluster items kept out of training for those two losses */
+        heldOutItems?: number;
         tokensPerSecond?: number;
         seconds?: number;
     };
@@ -72,7 +75,34 @@ export interface PoolManifest {
         /** fraction of items whose cluster's majority task group is their own (when groups are known) */
         purity?: number;
         silhouette?: number;
+        /** `--clusters auto`: every K tried and its silhouette */
+        silhouetteByK?: { k: number; silhouette: number }[];
+        /** per cluster: size, tasks, sources, majority domain */
+        clusters?: ClusterContents[];
     };
+    /** how the pool was built, so that re-running the same build resumes it and a different one is refused */
+    build?: PoolBuildSettings;
     /** the finished adapters; an interrupted build lists only the ones completely written */
     adapters: PoolAdapter[];
+}
+
+/** The settings of a `build-pool` run that decide what its adapters are. */
+export interface PoolBuildSettings {
+    /** benchmark name or definition file name, or "adapters" for a pool assembled from existing files */
+    data: string;
+    items: number;
+    /** hash of the pool items' ids, in order */
+    itemsHash: string;
+    rank: number;
+    alpha: number;
+    targets: LoraTarget[];
+    /** optimisation steps per adapter (`--steps`), or passes over each cluster's training items (`--epochs`) */
+    steps?: number;
+    epochs?: number;
+    learningRate: number;
+    batchSize: number;
+    seqLen: number;
+    seed: number;
+    /** share of each cluster's items held out for the base-vs-adapter loss */
+    heldOutShare: number;
 }

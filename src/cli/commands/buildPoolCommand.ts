@@ -1,0 +1,159 @@
+import path from "node:path";
+import cliProgress from "cli-progress";
+import type { Command } from "commander";
+import { CrayonError } from "../../errors.js";
+import { loadBenchmark } from "../../data/benchmark/loadBenchmark.js";
+import { LORA_TARGETS, type LoraTarget } from "../../gguf/constants.js";
+import { buildPool } from "../../pool/buildPool.js";
+import { formatClusterTable } from "../../pool/clusterReport.js";
+import { createLoraOptimization } from "../../pool/loraOptimization.js";
+import type { PoolManifest } from "../../pool/manifest.js";
+import { projectRoot } from "../../version.js";
+
+interface BuildPoolCommandOptions {
+    model: string;
+    benchmark: string;
+    dataDir?: string;
+    clusters: string;
+    pooling: "mean" | "last";
+    rank: string;
+    alpha: string;
+    targets: string;
+    steps?: string;
+    epochs?: string;
+    lr: string;
+    batch: string;
+    seqLen: string;
+    seed: string;
+    heldOut: string;
+    out: string;
+}
+
+const positiveInteger = (name: string, value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new CrayonError(`--${name} must be a whole number ≥ 1, got "${value}"`);
+    return n;
+};
+const positiveNumber = (name: string, value: string): number => {
+    const n = Number(value);
+    if (!(n > 0) || !Number.isFinite(n)) throw new CrayonError(`--${name} must be a positive number, got "${value}"`);
+    return n;
+};
+
+function parseTargets(value: string): LoraTarget[] {
+    const targets = value.split(",").map((t) => t.trim()).filter(Boolean);
+    const unknown = targets.filter((t) => !(LORA_TARGETS as readonly string[]).includes(t));
+    if (targets.length === 0 || unknown.length > 0) throw new CrayonError(`--targets: unknown ${unknown.join(", ") || "(empty)"}; choose from ${LORA_TARGETS.join(",")}`);
+    return targets as LoraTarget[];
+}
+
+/** "auto", "auto:2-16", or a number of clusters. */
+function parseClusters(value: string): { clusters: number | "auto"; autoRange?: [number, number] } {
+    const auto = /^auto(?::(\d+)-(\d+))?$/.exec(value);
+    if (auto === null) return { clusters: positiveInteger("clusters", value) };
+    return { clusters: "auto", autoRange: auto[1] === undefined ? undefined : [Number(auto[1]), Number(auto[2])] };
+}
+
+/** `crayon build-pool`: embed, cluster and train one LoRA per cluster into a pool folder. */
+export function registerBuildPoolCommand(program: Command): void {
+    program
+        .command("build-pool")
+        .description("cluster a multi-task QA set with the base model's embeddings and train one LoRA adapter per cluster")
+        .option("--model <gguf>", "base model", path.join(projectRoot, "models", "device.gguf"))
+        .option("--benchmark <name|file>", "benchmark whose pool items are clustered (a shipped name or a definition .json)", "world")
+        .option("--data-dir <dir>", "folder with the public datasets (for benchmarks that read them)")
+        .option("--clusters <K|auto>", "number of clusters, or auto (best silhouette over 2–12; auto:MIN-MAX for another range)", "auto")
+        .option("--pooling <mean|last>", "how token states become an item embedding", "mean")
+        .option("--rank <r>", "LoRA rank", "8")
+        .option("--alpha <a>", "LoRA alpha (the update is scaled by alpha/rank)", "16")
+        .option("--targets <list>", `adapted weights, from ${LORA_TARGETS.join(",")}`, "q,k,v,o")
+        .option("--steps <N>", "optimisation steps per adapter")
+        .option("--epochs <E>", "passes over each cluster's training items (instead of --steps)")
+        .option("--lr <rate>", "peak learning rate", "0.002")
+        .option("--batch <B>", "sequences per step", "16")
+        .option("--seq-len <T>", "tokens per sequence at most", "256")
+        .option("--seed <n>", "seed of clustering, splits, initialisation and batch order", "1")
+        .option("--held-out <share>", "share of each cluster's items kept for the base-vs-adapter loss", "0.1")
+        .option("--out <dir>", "pool folder", path.join(projectRoot, "pools", "world"))
+        .action(async (options: BuildPoolCommandOptions) => {
+            const benchmark = await loadBenchmark(options.benchmark, { dataDir: options.dataDir });
+            if (options.steps !== undefined && options.epochs !== undefined) throw new CrayonError("give --steps or --epochs, not both");
+            const { clusters, autoRange } = parseClusters(options.clusters);
+            if (options.pooling !== "mean" && options.pooling !== "last") throw new CrayonError(`--pooling must be mean or last, got "${String(options.pooling)}"`);
+            const heldOutShare = Number(options.heldOut);
+            if (!(heldOutShare >= 0 && heldOutShare < 1)) throw new CrayonError(`--held-out must be in [0, 1), got "${options.heldOut}"`);
+            const progress = new PoolProgress();
+            try {
+                const manifest = await buildPool({
+                    modelPath: options.model,
+                    items: benchmark.pool,
+                    dataLabel: benchmark.name,
+                    outDir: options.out,
+                    clusters,
+                    autoRange,
+                    pooling: options.pooling,
+                    rank: positiveInteger("rank", options.rank),
+                    alpha: positiveNumber("alpha", options.alpha),
+                    targets: parseTargets(options.targets),
+                    ...(options.epochs !== undefined ? { epochs: positiveNumber("epochs", options.epochs) } : { steps: positiveInteger("steps", options.steps ?? "200") }),
+                    learningRate: positiveNumber("lr", options.lr),
+                    batchSize: positiveInteger("batch", options.batch),
+                    seqLen: positiveInteger("seq-len", options.seqLen),
+                    seed: positiveInteger("seed", options.seed),
+                    heldOutShare,
+                    createOptimization: createLoraOptimization,
+                    events: progress.events()
+                });
+                progress.stop();
+                process.stdout.write(summary(manifest, options.out));
+            } finally {
+                progress.stop();
+            }
+        });
+}
+
+/** One bar per adapter being trained and one for the whole pool (loss, tokens/s, ETA), on stderr. */
+class PoolProgress {
+    private readonly bars = new cliProgress.MultiBar(
+        { format: "{label} {bar} {value}/{total} | loss {loss} | {tokensPerSecond} tok/s | ETA {eta_formatted}", noTTYOutput: true, notTTYSchedule: 10_000, etaBuffer: 50, hideCursor: true, stream: process.stderr },
+        cliProgress.Presets.shades_classic
+    );
+    private overall: cliProgress.SingleBar | undefined;
+    private current: cliProgress.SingleBar | undefined;
+    private stopped = false;
+
+    events(): Parameters<typeof buildPool>[0]["events"] {
+        return {
+            onEmbedding: (done, total) => process.stderr.write(`embedded ${done}/${total} items\n`),
+            onClusters: (report, manifest) => {
+                const k = manifest.clustering.k;
+                const byK = manifest.clustering.silhouetteByK?.map((c) => `K=${c.k} ${c.silhouette.toFixed(3)}`).join(", ");
+                this.bars.log(`${k} clusters (silhouette ${manifest.clustering.silhouette?.toFixed(3) ?? "-"}${byK ? `; ${byK}` : ""})\n${formatClusterTable(report)}`);
+            },
+            onAdapterKept: (adapter) => this.bars.log(`${adapter.id}: kept (sha256 verified)\n`),
+            onAdapterStart: ({ id, index, count, totalSteps, startStep }) => {
+                this.overall ??= this.bars.create(count, index, { label: "pool ", loss: "-", tokensPerSecond: "-" });
+                this.overall.update(index);
+                this.current = this.bars.create(totalSteps, startStep, { label: id.padEnd(5), loss: "-", tokensPerSecond: "-" });
+                if (startStep > 0) this.bars.log(`${id}: resuming at step ${startStep}\n`);
+            },
+            onTick: (_id, tick) => this.current?.update(tick.step, { loss: tick.loss.toFixed(4), tokensPerSecond: tick.tokensPerSecond.toFixed(0) }),
+            onAdapterDone: (adapter) => {
+                if (this.current !== undefined) this.bars.remove(this.current);
+                this.overall?.increment(1, { tokensPerSecond: (adapter.training.tokensPerSecond ?? 0).toFixed(0) });
+                const { heldOutLossBase: before, heldOutLossAdapter: after } = adapter.training;
+                this.bars.log(`${adapter.id}: ${adapter.clusterSize} items, ${adapter.training.steps} steps${before === undefined ? "" : `, held-out loss ${before.toFixed(3)} → ${after!.toFixed(3)}`}\n`);
+            }
+        };
+    }
+
+    stop(): void {
+        if (this.stopped) return;
+        this.stopped = true;
+        this.bars.stop();
+    }
+}
+
+function summary(manifest: PoolManifest, out: string): string {
+    return `pool ${out}: ${manifest.adapters.length} adapters for ${manifest.baseModel.fileName}, purity ${manifest.clustering.purity?.toFixed(3) ?? "-"}\n`;
+}

@@ -1,0 +1,231 @@
+import { mkdir, readdir, rm } from "node:fs/promises";
+import path from "node:path";
+import { CrayonError } from "../errors.js";
+import type { QaItem } from "../data/item.js";
+import { hashString } from "../data/random.js";
+import type { LlamaModel } from "node-llama-cpp";
+import { loadLlamaModel, type LoadedLlamaModel } from "../model/modelFile.js";
+import { disposeWeights } from "../model/weights.js";
+import { ItemEncoder } from "../runtime/encode.js";
+import { LlamaRuntime } from "../runtime/llama.js";
+import { setupEngine } from "../train/engine/backend.js";
+import { crayonVersion } from "../version.js";
+import type { CreateLoraOptimization } from "./adapterTrainer.js";
+import { describeClusters, countBy, type ClusterReport } from "./clusterReport.js";
+import { splitHeldOut, trainClusterAdapter, type ClusterTrainingSpec, type TrainingTick } from "./clusterTraining.js";
+import type { Pooling } from "./embed.js";
+import { embedItemsCached } from "./embeddingCache.js";
+import { fingerprintBaseModel, sha256File } from "./fingerprint.js";
+import { answerLoss } from "./heldOutLoss.js";
+import { createHiddenStateEmbedder } from "./hiddenStateEmbedder.js";
+import { clusterSizes, kMeans } from "./kmeans.js";
+import { fingerprintMismatch } from "./loadPool.js";
+import { POOL_FORMAT_VERSION, type PoolAdapter, type PoolBuildSettings, type PoolManifest } from "./manifest.js";
+import { adapterFile, adapterId, cacheDir, checkpointDir, readManifest, writeManifest } from "./poolFiles.js";
+import { chooseClusterCount, silhouetteScore } from "./silhouette.js";
+import { dot } from "./vectors.js";
+
+export interface BuildPoolOptions extends Omit<ClusterTrainingSpec, "steps"> {
+    modelPath: string;
+    items: readonly QaItem[];
+    /** what the items are, for the manifest: a benchmark name or file name */
+    dataLabel: string;
+    outDir: string;
+    /** a number, or "auto": the K in `autoRange` with the best silhouette */
+    clusters: number | "auto";
+    autoRange?: [number, number];
+    /** exactly one of steps (per adapter) and epochs (passes over each cluster's training items) */
+    steps?: number;
+    epochs?: number;
+    heldOutShare: number;
+    pooling: Pooling;
+    createOptimization: CreateLoraOptimization;
+    events?: BuildPoolEvents;
+}
+
+export interface BuildPoolEvents {
+    onEmbedding?: (done: number, total: number) => void;
+    onClusters?: (report: ClusterReport, manifest: PoolManifest) => void;
+    /** an adapter found complete on disk (sha256 verified) and kept */
+    onAdapterKept?: (adapter: PoolAdapter) => void;
+    onAdapterStart?: (info: { id: string; index: number; count: number; totalSteps: number; startStep: number }) => void;
+    onTick?: (id: string, tick: TrainingTick) => void;
+    onAdapterDone?: (adapter: PoolAdapter) => void;
+}
+
+/**
+ * `crayon build-pool`: embed the items with the base model, cluster them, and train one LoRA per cluster.
+ * Restartable at any point: the manifest is rewritten (atomically) after each finished adapter and lists
+ * only complete, verified files; re-running the same build keeps those and continues the interrupted
+ * adapter from its newest checkpoint.
+ */
+export async function buildPool(options: BuildPoolOptions): Promise<PoolManifest> {
+    const { outDir, events = {} } = options;
+    await setupEngine();
+    const baseModel = await fingerprintBaseModel(options.modelPath);
+    const settings = buildSettings(options);
+    const previous = await readManifest(outDir);
+    if (previous !== null) checkResumable(previous, baseModel, settings, options);
+    await mkdir(path.join(outDir, "adapters"), { recursive: true });
+    await removeStaleTemporaries(outDir);
+
+    const base = await loadLlamaModel(options.modelPath);
+    const runtime = await LlamaRuntime.create();
+    try {
+        const model = await runtime.loadModel(options.modelPath);
+        const encoder = new ItemEncoder(model, options.modelPath);
+        const embedder = createHiddenStateEmbedder(base, model, { pooling: options.pooling, modelSha256: baseModel.sha256 });
+        const vectors = await embedItemsCached(embedder, options.items, { cacheDir: cacheDir(outDir), onProgress: events.onEmbedding });
+
+        const manifest = previous ?? (await clusterInto(options, vectors, { baseModel, settings, dimension: embedder.spec.dimension, spec: embedder.spec }));
+        const centroids = manifest.centroids.map((c) => Float32Array.from(c));
+        const assignment = Int32Array.from(vectors, (v) => nearest(v, centroids));
+        const report = describeClusters(options.items, assignment, centroids.length);
+        if (previous === null) {
+            manifest.clustering.clusters = report.clusters;
+            manifest.clustering.purity = report.purity;
+            await writeManifest(outDir, manifest);
+        }
+        events.onClusters?.(report, manifest);
+
+        const kept: PoolAdapter[] = [];
+        for (const adapter of manifest.adapters) {
+            const intact = await sha256File(path.join(outDir, adapter.file)).then((sha) => sha === adapter.sha256, () => false);
+            if (intact) {
+                kept.push(adapter);
+                events.onAdapterKept?.(adapter);
+            }
+        }
+        manifest.adapters = kept;
+        for (let cluster = 0; cluster < centroids.length; cluster++) {
+            if (manifest.adapters.some((a) => a.cluster === cluster)) continue;
+            const members = options.items.filter((_, i) => assignment[i] === cluster);
+            manifest.adapters.push(await buildAdapter(options, { cluster, members, count: centroids.length, base, runtime, model, encoder }));
+            manifest.adapters.sort((a, b) => a.cluster - b.cluster);
+            await writeManifest(outDir, manifest);
+        }
+        await rm(path.join(outDir, "checkpoints"), { recursive: true, force: true });
+        await model.dispose();
+        return manifest;
+    } finally {
+        await runtime.dispose();
+        disposeWeights(base.weights);
+    }
+}
+
+function buildSettings(options: BuildPoolOptions): PoolBuildSettings {
+    if ((options.steps === undefined) === (options.epochs === undefined)) throw new CrayonError("give exactly one of --steps and --epochs");
+    return {
+        data: options.dataLabel,
+        items: options.items.length,
+        itemsHash: hashString(options.items.map((item) => item.id).join("\n")).toString(16),
+        rank: options.rank,
+        alpha: options.alpha,
+        targets: options.targets,
+        ...(options.steps !== undefined ? { steps: options.steps } : { epochs: options.epochs }),
+        learningRate: options.learningRate,
+        batchSize: options.batchSize,
+        seqLen: options.seqLen,
+        seed: options.seed,
+        heldOutShare: options.heldOutShare
+    };
+}
+
+/** A pool folder can be continued only by the same build: same base, same items, same settings. */
+function checkResumable(previous: PoolManifest, baseModel: PoolManifest["baseModel"], settings: PoolBuildSettings, options: BuildPoolOptions): void {
+    if (previous.baseModel.sha256 !== baseModel.sha256) throw fingerprintMismatch(options.outDir, previous.baseModel, options.modelPath, baseModel);
+    const differing = Object.keys(settings).filter((key) => JSON.stringify(settings[key as keyof PoolBuildSettings]) !== JSON.stringify(previous.build?.[key as keyof PoolBuildSettings]));
+    const clustersDiffer = options.clusters !== "auto" && options.clusters !== previous.clustering.k;
+    if (differing.length > 0 || clustersDiffer || options.pooling !== previous.embedder.pooling) {
+        const what = [...differing, ...(clustersDiffer ? ["clusters"] : []), ...(options.pooling !== previous.embedder.pooling ? ["pooling"] : [])];
+        throw new CrayonError(`${options.outDir} holds a pool built with other settings (${what.join(", ")}); choose another --out, or delete it to rebuild`);
+    }
+}
+
+async function removeStaleTemporaries(outDir: string): Promise<void> {
+    for (const dir of [outDir, path.join(outDir, "adapters")]) {
+        for (const name of await readdir(dir)) if (name.endsWith(".tmp")) await rm(path.join(dir, name), { force: true });
+    }
+}
+
+/** The most similar centroid (cosine on unit vectors). */
+function nearest(vector: Float32Array, centroids: readonly Float32Array[]): number {
+    let best = 0;
+    centroids.forEach((c, j) => {
+        if (dot(vector, c) > dot(vector, centroids[best]!)) best = j;
+    });
+    return best;
+}
+
+async function clusterInto(options: BuildPoolOptions, vectors: Float32Array[], fixed: { baseModel: PoolManifest["baseModel"]; settings: PoolBuildSettings; dimension: number; spec: PoolManifest["embedder"] }): Promise<PoolManifest> {
+    const clustering: PoolManifest["clustering"] = { k: 0, seed: options.seed };
+    let result;
+    if (options.clusters === "auto") {
+        const [minK, maxK] = options.autoRange ?? [2, 12];
+        const choice = chooseClusterCount(vectors, { minK, maxK, seed: options.seed });
+        result = choice.result;
+        clustering.silhouette = choice.silhouette;
+        clustering.silhouetteByK = choice.candidates;
+    } else {
+        result = kMeans(vectors, { k: options.clusters, seed: options.seed });
+        clustering.silhouette = silhouetteScore(vectors, result.assignment, options.clusters, { seed: options.seed });
+    }
+    clustering.k = result.centroids.length;
+    if (clusterSizes(result.assignment, clustering.k).some((size) => size === 0)) throw new CrayonError(`k-means left a cluster empty: ask for fewer than ${clustering.k} clusters`);
+    return {
+        format: "crayon-pool",
+        formatVersion: POOL_FORMAT_VERSION,
+        name: path.basename(path.resolve(options.outDir)),
+        createdWith: { crayon: crayonVersion() },
+        baseModel: fixed.baseModel,
+        embedder: fixed.spec,
+        centroids: result.centroids.map((c) => Array.from(c)),
+        clustering,
+        build: fixed.settings,
+        adapters: []
+    };
+}
+
+async function buildAdapter(
+    options: BuildPoolOptions,
+    ctx: { cluster: number; members: QaItem[]; count: number; base: LoadedLlamaModel; runtime: LlamaRuntime; model: LlamaModel; encoder: ItemEncoder }
+): Promise<PoolAdapter> {
+    const { cluster, members, runtime, model, encoder } = ctx;
+    const id = adapterId(cluster);
+    const file = adapterFile(id);
+    const adapterPath = path.join(options.outDir, file);
+    const { train, heldOut } = splitHeldOut(members, options.heldOutShare, options.seed + cluster);
+    const steps = options.steps ?? Math.max(1, Math.ceil((options.epochs! * train.length) / options.batchSize));
+    const spec: ClusterTrainingSpec = { ...options, steps, seed: options.seed * 1000 + cluster };
+    const result = await trainClusterAdapter({
+        base: ctx.base,
+        encoder,
+        items: train,
+        spec,
+        createOptimization: options.createOptimization,
+        checkpoints: checkpointDir(options.outDir, id),
+        adapterPath,
+        name: `${path.basename(path.resolve(options.outDir))}-${id}`,
+        onStart: (startStep) => options.events?.onAdapterStart?.({ id, index: cluster, count: ctx.count, totalSteps: steps, startStep }),
+        onTick: (tick) => options.events?.onTick?.(id, tick)
+    });
+    const heldOutLoss = heldOut.length === 0 ? {} : {
+        heldOutLossBase: await answerLoss(runtime, model, encoder, heldOut),
+        heldOutLossAdapter: await answerLoss(runtime, model, encoder, heldOut, [{ path: adapterPath, scale: 1 }])
+    };
+    const adapter: PoolAdapter = {
+        id,
+        file,
+        sha256: await sha256File(adapterPath),
+        rank: options.rank,
+        alpha: options.alpha,
+        targets: options.targets,
+        cluster,
+        clusterSize: train.length,
+        tasks: countBy(train, (item) => item.task),
+        sources: countBy(train, (item) => item.source),
+        training: { steps, lossCurve: result.lossCurve, lossEvery: result.lossEvery, ...heldOutLoss, heldOutItems: heldOut.length, tokensPerSecond: result.tokensPerSecond, seconds: result.seconds }
+    };
+    options.events?.onAdapterDone?.(adapter);
+    return adapter;
+}

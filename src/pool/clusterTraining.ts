@@ -1,0 +1,130 @@
+import { rm } from "node:fs/promises";
+import type { QaItem } from "../data/item.js";
+import { createRng } from "../data/random.js";
+import type { LoraTarget } from "../gguf/constants.js";
+import { readGguf } from "../gguf/reader.js";
+import { validateLoraAdapter } from "../gguf/validate.js";
+import { disposeLoraStack, initLora } from "../model/lora.js";
+import { writeLoraAdapter } from "../model/loraFile.js";
+import type { LoadedLlamaModel } from "../model/modelFile.js";
+import type { ItemEncoder } from "../runtime/encode.js";
+import { loadLatestCheckpoint, saveCheckpoint } from "../train/checkpoint.js";
+import { fittingSeqLen, itemSequence, packBatch, type TrainingSequence } from "../train/sequences.js";
+import type { CreateLoraOptimization } from "./adapterTrainer.js";
+
+export interface ClusterTrainingSpec {
+    rank: number;
+    alpha: number;
+    targets: LoraTarget[];
+    steps: number;
+    learningRate: number;
+    batchSize: number;
+    /** tokens per sequence at most; a longer item is cut at the end and loses its answer, so keep it above the longest prompt */
+    seqLen: number;
+    seed: number;
+}
+
+export interface TrainingTick {
+    step: number;
+    /** mean loss of the step, nats per answer token */
+    loss: number;
+    /** tokens through the model per second since this run (or resume) started */
+    tokensPerSecond: number;
+}
+
+export interface ClusterTrainingResult {
+    lossCurve: number[];
+    lossEvery: number;
+    tokensPerSecond: number;
+    seconds: number;
+}
+
+interface CheckpointMeta {
+    lossCurve: number[];
+    seconds: number;
+}
+
+/** Cluster items kept out of training: a seeded ⌈share·n⌉ of them, none when the cluster is too small to spare any. */
+export function splitHeldOut(items: readonly QaItem[], share: number, seed: number): { train: QaItem[]; heldOut: QaItem[] } {
+    const count = items.length >= 10 ? Math.ceil(share * items.length) : 0;
+    const shuffled = createRng(seed).shuffle(items);
+    return { heldOut: shuffled.slice(0, count), train: shuffled.slice(count) };
+}
+
+/** Batch `step` draws from a seeded shuffle of its epoch, so a resumed run sees exactly the batches it would have. */
+function batchIndices(step: number, batchSize: number, count: number, seed: number): number[] {
+    const orders = new Map<number, number[]>();
+    const out: number[] = [];
+    for (let slot = step * batchSize; slot < (step + 1) * batchSize; slot++) {
+        const epoch = Math.floor(slot / count);
+        if (!orders.has(epoch)) orders.set(epoch, createRng(`${seed}:${epoch}`).shuffle([...Array(count).keys()]));
+        out.push(orders.get(epoch)![slot % count]!);
+    }
+    return out;
+}
+
+/**
+ * Trains one cluster's LoRA on the frozen base — A Kaiming-uniform, B zero, scale α/r, loss on the answer
+ * token only — checkpointing as it goes and continuing from the newest checkpoint in `checkpoints`, then
+ * writes the adapter as a GGUF LoRA (atomically) and validates it against the base.
+ */
+export async function trainClusterAdapter(args: {
+    base: LoadedLlamaModel;
+    encoder: ItemEncoder;
+    items: readonly QaItem[];
+    spec: ClusterTrainingSpec;
+    createOptimization: CreateLoraOptimization;
+    checkpoints: string;
+    adapterPath: string;
+    name: string;
+    onStart?: (startStep: number) => void;
+    onTick?: (tick: TrainingTick) => void;
+}): Promise<ClusterTrainingResult> {
+    const { base, spec } = args;
+    const sequences: TrainingSequence[] = args.items.map((item) => itemSequence(args.encoder.encode(item), "answer"));
+    const seqLen = fittingSeqLen(sequences, spec.seqLen);
+    const lossEvery = Math.max(1, Math.floor(spec.steps / 50));
+    const { stack, variables } = initLora(base.hp, { rank: spec.rank, alpha: spec.alpha, targets: spec.targets, seed: spec.seed });
+    const optimization = args.createOptimization({ base, stack, variables, learningRate: spec.learningRate, totalSteps: spec.steps });
+    try {
+        const checkpoint = await loadLatestCheckpoint<CheckpointMeta>(args.checkpoints);
+        let step = 0;
+        let meta: CheckpointMeta = { lossCurve: [], seconds: 0 };
+        if (checkpoint !== null) {
+            optimization.restore(checkpoint.arrays);
+            step = checkpoint.step;
+            meta = checkpoint.meta;
+        }
+        args.onStart?.(step);
+        const checkpointEvery = Math.max(5, Math.ceil(spec.steps / 10));
+        const started = performance.now();
+        let tokens = 0;
+        let lossSum = 0;
+        let lossCount = 0;
+        for (; step < spec.steps; ) {
+            const batch = packBatch(batchIndices(step, spec.batchSize, sequences.length, spec.seed).map((i) => sequences[i]!), seqLen);
+            const loss = await optimization.step(batch);
+            step++;
+            tokens += sequences.length === 0 ? 0 : batch.inputs.length;
+            lossSum += loss;
+            lossCount++;
+            if (step % lossEvery === 0) {
+                meta.lossCurve.push(lossSum / lossCount);
+                lossSum = lossCount = 0;
+            }
+            const elapsed = (performance.now() - started) / 1000;
+            args.onTick?.({ step, loss, tokensPerSecond: tokens / Math.max(elapsed, 1e-9) });
+            if (step % checkpointEvery === 0 && step < spec.steps) {
+                await saveCheckpoint(args.checkpoints, { step, meta: { ...meta, seconds: meta.seconds + elapsed }, arrays: optimization.state() });
+            }
+        }
+        const seconds = meta.seconds + (performance.now() - started) / 1000;
+        await writeLoraAdapter(args.adapterPath, { architecture: base.hp.architecture, alpha: spec.alpha, stack, name: args.name });
+        validateLoraAdapter(await readGguf(args.adapterPath), base.file);
+        await rm(args.checkpoints, { recursive: true, force: true });
+        return { lossCurve: meta.lossCurve, lossEvery, tokensPerSecond: tokens / Math.max((performance.now() - started) / 1000, 1e-9), seconds };
+    } finally {
+        optimization.dispose();
+        disposeLoraStack(stack);
+    }
+}
