@@ -5,6 +5,7 @@ import { registerPendingCommands } from "./commands/pendingCommands.js";
 import { registerBenchmarkCommand } from "./commands/benchmarkCommand.js";
 import { registerBuildPoolCommand } from "./commands/buildPoolCommand.js";
 import { registerServeCommand } from "./commands/serveCommand.js";
+import { registerChatCommand } from "./commands/chatCommand.js";
 import { CrayonError } from "../errors.js";
 
 /** Builds the `crayon` program: one register function per subcommand file. */
@@ -18,6 +19,7 @@ export function createProgram(): Command {
     registerBenchmarkCommand(program);
     registerBuildPoolCommand(program);
     registerServeCommand(program);
+    registerChatCommand(program);
     return program;
 }
 

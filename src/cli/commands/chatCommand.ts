@@ -1,0 +1,114 @@
+import os from "node:os";
+import path from "node:path";
+import type { Command } from "commander";
+import { render } from "ink";
+import { createElement } from "react";
+import { blendAdapters } from "../../blend/blendAdapters.js";
+import { formatPrompt } from "../../data/prompt.js";
+import { CrayonError } from "../../errors.js";
+import { readGguf } from "../../gguf/reader.js";
+import { parseRoutingPolicy } from "../../hybrid/policy.js";
+import { createEmbedder, type Embedder } from "../../pool/embed.js";
+import { loadPool } from "../../pool/loadPool.js";
+import { DeviceModel } from "../../runtime/deviceModel.js";
+import { defaultLlamaThreads, LlamaRuntime } from "../../runtime/llama.js";
+import { ModelCache } from "../../runtime/modelCache.js";
+import { ServerClient } from "../../runtime/serverClient.js";
+import { describeAdapter } from "../../ui/adapterLabel.js";
+import { ChatApp } from "../../ui/ChatApp.js";
+import { CHAT_HELP, ChatSession } from "../../ui/chatSession.js";
+import { runLineChat } from "../../ui/lineChat.js";
+import { projectRoot } from "../../version.js";
+
+/** The embedded device model, used when `--model` is not given. */
+export const DEFAULT_DEVICE_MODEL = path.join(projectRoot, "models", "device.gguf");
+
+interface ChatOptions {
+    model: string;
+    adapter?: string;
+    pool?: string;
+    blendDir: string;
+    examples?: string;
+    server?: string;
+    serverModel: string;
+    apiKey?: string;
+    timeout: string;
+    topLogprobs: string;
+    policy: string;
+    threshold?: string;
+    scopeThreshold?: string;
+    serverShare: string;
+    threads: string;
+    lines?: boolean;
+}
+
+/** `crayon chat`: the device model with its adapter, routing to a server; ink UI on a terminal, line mode otherwise. */
+export function registerChatCommand(program: Command): void {
+    program
+        .command("chat")
+        .description("chat with the device model and its blended adapter, routing hard or out-of-scope questions to a server")
+        .option("--model <file>", "device llama GGUF", DEFAULT_DEVICE_MODEL)
+        .option("--adapter <file>", "LoRA adapter to apply (e.g. one written by crayon blend)")
+        .option("--pool <dir>", "pool to re-blend from when examples are loaded")
+        .option("--blend-dir <dir>", "where re-blended adapters are written", path.join(os.tmpdir(), "crayon-blends"))
+        .option("--examples <file>", "your examples (.jsonl or .csv), loaded as with /examples")
+        .option("--server <url>", "OpenAI-compatible base URL of the server model, e.g. http://127.0.0.1:8080/v1")
+        .option("--server-model <id>", "model id on the server", "server")
+        .option("--api-key <key>", "API key for the server (default: $CRAYON_API_KEY if set)")
+        .option("--timeout <ms>", "server timeout per attempt", "10000")
+        .option("--top-logprobs <n>", "alternatives the server reports at the answer position; the option letters must be among them", "20")
+        .option("--policy <name>", "device, server, confidence, scope or confidence+scope", "confidence")
+        .option("--threshold <θ>", "route when the device's confidence is below θ (default: calibrated from the examples, else 0.5)")
+        .option("--scope-threshold <σ>", "route when the similarity to the examples is below σ (default: calibrated)")
+        .option("--server-share <share>", "share of the examples the calibrated thresholds route (0–1)", "0.3")
+        .option("--threads <number>", "llama.cpp threads", String(defaultLlamaThreads()))
+        .option("--lines", "line mode even on a terminal: one message per input line, one answer per output line")
+        .action(async (options: ChatOptions) => {
+            const runtime = await LlamaRuntime.create({ threads: Number(options.threads) });
+            const cache = new ModelCache(runtime);
+            let embedder: Embedder | undefined;
+            const embed = async (texts: readonly string[]) => (embedder ??= await createEmbedder(runtime, options.model)).embed(texts);
+            try {
+                const pool = options.pool === undefined ? undefined : await loadPool(options.pool, { baseModelPath: options.model });
+                const session = new ChatSession({
+                    device: new DeviceModel(cache, options.model),
+                    server: options.server === undefined ? undefined : new ServerClient({
+                        baseUrl: options.server, model: options.serverModel, apiKey: options.apiKey ?? process.env.CRAYON_API_KEY, timeoutMs: number(options.timeout, "--timeout"),
+                        topLogprobs: number(options.topLogprobs, "--top-logprobs")
+                    }),
+                    serverLabel: options.server,
+                    policy: parseRoutingPolicy(options.policy),
+                    confidenceThreshold: options.threshold === undefined ? (options.examples === undefined ? 0.5 : undefined) : number(options.threshold, "--threshold"),
+                    scopeThreshold: options.scopeThreshold === undefined ? undefined : number(options.scopeThreshold, "--scope-threshold"),
+                    serverShare: number(options.serverShare, "--server-share"),
+                    embed,
+                    blend: pool === undefined ? undefined : async (examples) => {
+                        const base = await readGguf(options.model);
+                        const result = await blendAdapters(pool, examples, { out: options.blendDir, base, embed: (items) => embed(items.map(formatPrompt)) });
+                        return result.adapterPath;
+                    },
+                    describeAdapter
+                });
+                await session.setAdapter(options.adapter);
+                const greeting = [`crayon chat · ${path.basename(options.model)} · ${runtime.describe()}`];
+                if (options.examples !== undefined) greeting.push(...(await session.loadExamples(options.examples)));
+                if (process.stdin.isTTY && process.stdout.isTTY && options.lines !== true) {
+                    const app = render(createElement(ChatApp, { session, greeting: [...greeting, "type /help for commands", ...CHAT_HELP.slice(0, 1)] }), { exitOnCtrlC: false });
+                    await app.waitUntilExit();
+                } else {
+                    for (const line of greeting) process.stderr.write(`${line}\n`);
+                    await runLineChat(session, process.stdin, process.stdout);
+                }
+            } finally {
+                await embedder?.dispose();
+                await cache.dispose();
+                await runtime.dispose();
+            }
+        });
+}
+
+function number(text: string, option: string): number {
+    const value = Number(text);
+    if (text.trim() === "" || !Number.isFinite(value)) throw new CrayonError(`${option} must be a number, found "${text}"`);
+    return value;
+}
