@@ -6,6 +6,7 @@ import { registerBenchmarkCommand } from "./commands/benchmarkCommand.js";
 import { registerBuildPoolCommand } from "./commands/buildPoolCommand.js";
 import { registerServeCommand } from "./commands/serveCommand.js";
 import { registerChatCommand } from "./commands/chatCommand.js";
+import { registerBlendCommand } from "./commands/blendCommand.js";
 import { CrayonError } from "../errors.js";
 
 /** Builds the `crayon` program: one register function per subcommand file. */
@@ -20,6 +21,7 @@ export function createProgram(): Command {
     registerBuildPoolCommand(program);
     registerServeCommand(program);
     registerChatCommand(program);
+    registerBlendCommand(program);
     return program;
 }
 

@@ -3,7 +3,6 @@ import { CrayonError } from "../../errors.js";
 
 /** Subcommands whose implementation has not landed yet: they say so and exit non-zero. */
 const pendingCommands: ReadonlyArray<{ name: string; summary: string }> = [
-    { name: "blend", summary: "blend the pool into one customized LoRA adapter from a few examples" },
     { name: "eval", summary: "run the customization benchmark with hybrid routing" }
 ];
 

@@ -1,0 +1,140 @@
+import path from "node:path";
+import type { Command } from "commander";
+import { baseModelHooks, type BaseModelHooks } from "../../blend/baseModelHooks.js";
+import { blendAdapters } from "../../blend/blendAdapters.js";
+import { BLEND_METHODS, COMBINE_METHODS, type BlendMethod, type BlendOptions, type BlendResult, type CombineMethod } from "../../blend/types.js";
+import { DEFAULT_TEMPERATURE } from "../../blend/weights/crayonWeights.js";
+import { loadUserExamples } from "../../data/loaders/userExamples.js";
+import { CrayonError } from "../../errors.js";
+import { readGguf } from "../../gguf/reader.js";
+import { loadPool, type LoadedPool } from "../../pool/loadPool.js";
+import { LlamaRuntime } from "../../runtime/llama.js";
+import { projectRoot } from "../../version.js";
+
+/** The embedded pool and device model, used when `--pool` / `--model` are not given. */
+export const DEFAULT_POOL = path.join(projectRoot, "pools", "world");
+export const DEFAULT_DEVICE_MODEL = path.join(projectRoot, "models", "device.gguf");
+
+interface BlendCommandOptions {
+    pool: string;
+    examples: string;
+    method: string;
+    temperature?: string;
+    topK?: string;
+    combine: string;
+    rank?: string;
+    model: string;
+    out: string;
+    budget: string;
+    seed: string;
+    json?: boolean;
+}
+
+/** `crayon blend`: one customized LoRA adapter from the pool and a few examples, in milliseconds. */
+export function registerBlendCommand(program: Command): void {
+    program
+        .command("blend")
+        .description("blend the pool into one customized LoRA adapter from a few examples (no training)")
+        .requiredOption("--examples <file>", "the user's examples: .jsonl ({question, choices, answer}) or .csv (question,A,B,…,answer)")
+        .requiredOption("--out <path>", "a folder (the adapter is named blend-<sha12>.gguf) or a .gguf file")
+        .option("--pool <dir>", "pool folder (manifest.json + adapters/)", DEFAULT_POOL)
+        .option("--model <file>", "the base model the pool was built for", DEFAULT_DEVICE_MODEL)
+        .option("--method <name>", `blend weights: ${BLEND_METHODS.join(", ")}`, "crayon")
+        .option("--temperature <τ>", `crayon: softmax temperature over cosine similarities (default ${DEFAULT_TEMPERATURE})`)
+        .option("--top-k <k>", "crayon: keep the k most similar adapters (default all); topk: how many to average (default 3)")
+        .option("--combine <how>", "concat: exact, rank Σr; svd: re-compressed to --rank", "concat")
+        .option("--rank <r>", "svd: rank of each blended weight (default the pool's adapter rank)")
+        .option("--budget <n>", "lorahub: most few-shot loss evaluations", "40")
+        .option("--seed <n>", "lorahub: search seed", "0")
+        .option("--json", "print the result as JSON")
+        .action(async (options: BlendCommandOptions) => {
+            const method = oneOf(options.method, BLEND_METHODS, "--method");
+            const combine = oneOf(options.combine, COMBINE_METHODS, "--combine");
+            const blendOptions: BlendOptions = {
+                method,
+                combine,
+                out: options.out,
+                ...(options.temperature === undefined ? {} : { temperature: positiveNumber(options.temperature, "--temperature") }),
+                ...(options.topK === undefined ? {} : { topK: positiveInteger(options.topK, "--top-k") }),
+                ...(options.rank === undefined ? {} : { rank: positiveInteger(options.rank, "--rank") })
+            };
+            const lorahub = { budget: positiveInteger(options.budget, "--budget"), seed: integer(options.seed, "--seed") };
+            const examples = await loadUserExamples(options.examples);
+            if (examples.length === 0) throw new CrayonError(`${options.examples}: no examples; write one question with its choices and answer per line`);
+            const pool = await loadPool(options.pool, { baseModelPath: options.model });
+            blendOptions.base = await readGguf(options.model);
+            const runtime = method === "uniform" ? undefined : await LlamaRuntime.create();
+            let hooks: BaseModelHooks | undefined;
+            try {
+                if (runtime !== undefined) {
+                    hooks = await baseModelHooks(runtime, await runtime.loadModel(options.model), options.model, pool, examples, method, lorahub);
+                    Object.assign(blendOptions, hooks.options);
+                }
+                const result = await blendAdapters(pool, examples, blendOptions);
+                process.stdout.write(options.json ? `${JSON.stringify(resultJson(result, method, combine), null, 2)}\n` : resultTable(result, pool, method, combine));
+            } finally {
+                await hooks?.dispose();
+                await runtime?.dispose();
+            }
+        });
+}
+
+function resultTable(result: BlendResult, pool: LoadedPool, method: BlendMethod, combine: CombineMethod): string {
+    const header = ["adapter", "main task", ...(result.similarities ? ["similarity"] : []), "weight"];
+    const rows = pool.manifest.adapters.map((adapter, i) => [
+        adapter.id,
+        mainTask(adapter.tasks),
+        ...(result.similarities ? [result.similarities[i]!.toFixed(4)] : []),
+        result.weights[i]!.toFixed(4)
+    ]);
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+    const line = (cells: string[]) => cells.map((cell, i) => (i >= 2 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join("  ").trimEnd();
+    const { timings } = result;
+    const out = [`pool ${pool.manifest.name}, method ${method}, combine ${combine}`, "", line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line), ""];
+    if (result.search) out.push(`search: ${result.search.evaluations} loss evaluations, few-shot loss ${result.search.startLoss.toFixed(4)} (uniform) → ${result.search.loss.toFixed(4)}`);
+    out.push(`wrote ${result.adapterPath} (rank ${result.rank}, sha256 ${result.sha256.slice(0, 12)}…)`);
+    out.push(`time: embedding ${ms(timings.embedMs)}, weights ${ms(timings.weightsMs)}, blend ${ms(timings.blendMs)} (read ${ms(timings.readMs)}, combine ${ms(timings.combineMs)}, write ${ms(timings.writeMs)})`);
+    return `${out.join("\n")}\n`;
+}
+
+function resultJson(result: BlendResult, method: BlendMethod, combine: CombineMethod) {
+    return {
+        adapterPath: result.adapterPath,
+        sha256: result.sha256,
+        method,
+        combine,
+        rank: result.rank,
+        adapters: result.adapterIds.map((id, i) => ({ id, weight: result.weights[i], ...(result.similarities ? { similarity: result.similarities[i] } : {}) })),
+        timings: result.timings,
+        ...(result.search ? { search: result.search } : {})
+    };
+}
+
+function mainTask(tasks: Record<string, number>): string {
+    return Object.entries(tasks).sort((a, b) => b[1] - a[1])[0]?.[0] ?? "-";
+}
+
+const ms = (value: number) => `${value.toFixed(1)} ms`;
+
+function oneOf<T extends string>(value: string, allowed: readonly T[], option: string): T {
+    if (!(allowed as readonly string[]).includes(value)) throw new CrayonError(`${option} must be one of ${allowed.join(", ")}, found "${value}"`);
+    return value as T;
+}
+
+function integer(text: string, option: string): number {
+    const value = Number(text);
+    if (text.trim() === "" || !Number.isInteger(value)) throw new CrayonError(`${option} must be an integer, found "${text}"`);
+    return value;
+}
+
+function positiveInteger(text: string, option: string): number {
+    const value = integer(text, option);
+    if (value < 1) throw new CrayonError(`${option} must be a positive integer, found "${text}"`);
+    return value;
+}
+
+function positiveNumber(text: string, option: string): number {
+    const value = Number(text);
+    if (!(value > 0 && Number.isFinite(value))) throw new CrayonError(`${option} must be a positive number, found "${text}"`);
+    return value;
+}

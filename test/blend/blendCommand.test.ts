@@ -1,0 +1,128 @@
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { readBlendInfo } from "../../src/blend/blendMetadata.js";
+import { runCli } from "../../src/cli/cli.js";
+import { readGguf } from "../../src/gguf/reader.js";
+import { validateLoraAdapter } from "../../src/gguf/validate.js";
+import { fingerprintBaseModel } from "../../src/pool/fingerprint.js";
+import { writeSyntheticPool } from "../../bench/syntheticPool.js";
+import { testItems, writeTestModel } from "../runtime/fixtures.js";
+
+let dir: string;
+let modelPath: string;
+let poolDir: string;
+let examples: string;
+
+beforeAll(async () => {
+    await tf.setBackend("cpu"); // the random test models are made with tfjs
+    dir = mkdtempSync(path.join(os.tmpdir(), "crayon-blend-cli-"));
+    modelPath = path.join(dir, "base.gguf");
+    await writeTestModel(modelPath);
+    poolDir = path.join(dir, "pool");
+    await writeSyntheticPool(poolDir, {
+        modelPath, seed: 3, dimension: 32, adapters: [
+            { rank: 4, alpha: 8, targets: ["q", "v"] }, { rank: 4, alpha: 8, targets: ["q", "k", "o"] }, { rank: 2, alpha: 4, targets: ["v", "down"] }
+        ]
+    });
+    examples = path.join(dir, "examples.jsonl");
+    writeFileSync(examples, testItems().map((item) => JSON.stringify(item)).join("\n"));
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs `crayon <args>` in this process and collects what it prints and its exit code. */
+async function crayon(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    let stdout = "";
+    let stderr = "";
+    const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((stdout += String(chunk)), true));
+    const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => ((stderr += String(chunk)), true));
+    process.exitCode = 0;
+    try {
+        await runCli(["node", "crayon", "blend", "--model", modelPath, ...args]);
+    } finally {
+        out.mockRestore();
+        err.mockRestore();
+    }
+    const code = Number(process.exitCode ?? 0);
+    process.exitCode = 0;
+    return { code, stdout, stderr };
+}
+
+function expectOneLineError(result: { code: number; stdout: string; stderr: string }, pattern: RegExp): void {
+    expect(result.code).not.toBe(0);
+    expect(result.stdout).toBe("");
+    expect(result.stderr.trimEnd().split("\n")).toHaveLength(1);
+    expect(result.stderr).toMatch(pattern);
+}
+
+describe("crayon blend refuses bad input with one line and writes nothing", () => {
+    it.each([
+        ["an empty examples file", () => writeFileSync(path.join(dir, "empty.jsonl"), ""), "empty.jsonl", [], /empty\.jsonl: no examples/],
+        ["an example without an answer", () => writeFileSync(path.join(dir, "noanswer.jsonl"), JSON.stringify({ question: "q?", choices: ["a", "b"] })), "noanswer.jsonl", [], /noanswer\.jsonl:1: missing "answer"/],
+        ["a rank above the pool's total rank", () => undefined, "examples.jsonl", ["--combine", "svd", "--rank", "11"], /--rank 11 is larger than the pool's total rank 10/],
+        ["an unknown method", () => undefined, "examples.jsonl", ["--method", "best"], /--method must be one of crayon, lorahub/],
+        ["a zero temperature", () => undefined, "examples.jsonl", ["--temperature", "0"], /--temperature must be a positive number/]
+    ])("%s", async (_, prepare, file, extra, pattern) => {
+        prepare();
+        const out = path.join(dir, `out-${file}-${extra.join("")}`);
+        expectOneLineError(await crayon("--pool", poolDir, "--examples", path.join(dir, file), "--method", "uniform", ...extra, "--out", out), pattern);
+        expect(existsSync(out)).toBe(false);
+    });
+
+    it("a pool built for another base model", async () => {
+        const otherModel = path.join(dir, "other.gguf");
+        await writeTestModel(otherModel, 99);
+        const out = path.join(dir, "out-other");
+        expectOneLineError(await crayon("--pool", poolDir, "--examples", examples, "--method", "uniform", "--model", otherModel, "--out", out), /fingerprint mismatch/);
+        expect(existsSync(out)).toBe(false);
+    });
+
+    it("a pool whose adapter file fails validation", async () => {
+        // the adapters fit a wider model, but the manifest claims this base: sha256s match, shapes do not
+        const widePool = path.join(dir, "wide-pool");
+        const wideModel = path.join(dir, "wide.gguf");
+        const { writeRandomLlamaModel } = await import("../../src/model/randomModel.js");
+        await writeRandomLlamaModel(wideModel, { embeddingLength: 48, blockCount: 2, headCount: 4, headCountKv: 2, feedForwardLength: 64, seed: 2 });
+        const manifest = await writeSyntheticPool(widePool, { modelPath: wideModel, seed: 1, dimension: 32, adapters: [{ rank: 2, alpha: 2, targets: ["q"] }] });
+        writeFileSync(path.join(widePool, "manifest.json"), JSON.stringify({ ...manifest, baseModel: await fingerprintBaseModel(modelPath) }));
+        const out = path.join(dir, "out-wide");
+        expectOneLineError(await crayon("--pool", widePool, "--examples", examples, "--method", "uniform", "--out", out), /c000\.gguf: .*needs in=32/);
+        expect(existsSync(out)).toBe(false);
+    });
+});
+
+describe("crayon blend", () => {
+    it("prints the weights and timings and writes a validated adapter named by its content hash", async () => {
+        const out = path.join(dir, "blends");
+        const result = await crayon("--pool", poolDir, "--examples", examples, "--method", "crayon", "--temperature", "0.1", "--out", out);
+        expect(result.stderr).toBe("");
+        expect(result.code).toBe(0);
+        expect(result.stdout).toMatch(/adapter\s+main task\s+similarity\s+weight/);
+        for (const id of ["c000", "c001", "c002"]) expect(result.stdout).toMatch(new RegExp(`^${id}\\s.*\\d\\.\\d{4}\\s+\\d\\.\\d{4}$`, "m"));
+        expect(result.stdout).toMatch(/time: embedding [\d.]+ ms, weights [\d.]+ ms, blend [\d.]+ ms/);
+        const [name] = readdirSync(out);
+        expect(name).toMatch(/^blend-[0-9a-f]{12}\.gguf$/);
+        const file = await readGguf(path.join(out, name!));
+        validateLoraAdapter(file, await readGguf(modelPath));
+        const info = readBlendInfo(file)!;
+        expect(info.sha256.slice(0, 12)).toBe(name!.slice(6, 18));
+        expect(info.method).toBe("crayon");
+        expect(info.weights.reduce((s, w) => s + w, 0)).toBeCloseTo(1, 5);
+    });
+
+    it("prints JSON, writes to a given file, and runs the lorahub search within its budget", async () => {
+        const out = path.join(dir, "custom.gguf");
+        const result = await crayon("--pool", poolDir, "--examples", examples, "--method", "lorahub", "--budget", "6", "--combine", "svd", "--rank", "4", "--out", out, "--json");
+        expect(result.code).toBe(0);
+        const json = JSON.parse(result.stdout) as { adapterPath: string; sha256: string; rank: number; adapters: { id: string; weight: number }[]; search: { evaluations: number; loss: number; startLoss: number } };
+        expect(json.adapterPath).toBe(out);
+        expect(json.rank).toBe(4);
+        expect(json.adapters.map((a) => a.id)).toEqual(["c000", "c001", "c002"]);
+        expect(json.search.evaluations).toBe(6);
+        expect(json.search.loss).toBeLessThanOrEqual(json.search.startLoss);
+        expect(readBlendInfo(await readGguf(out))!.sha256).toBe(json.sha256);
+    });
+});
