@@ -130,10 +130,14 @@ export function llamaHidden(hp: LlamaHparams, w: LlamaWeights, tokens: tf.Tensor
     return rmsNorm(x, w.outputNorm, hp.rmsEpsilon);
 }
 
-/** Logits for every position of a batch of token sequences: int32 [B, T] → [B·T, vocab]. */
-export function llamaLogits(hp: LlamaHparams, w: LlamaWeights, tokens: tf.Tensor2D, lora?: LoraStack): tf.Tensor2D {
-    const hidden = llamaHidden(hp, w, tokens, lora);
+/** The output head on final hidden states: [N, d] → [N, vocab] (tied: token_embd). */
+export function outputLogits(w: LlamaWeights, hidden: tf.Tensor2D): tf.Tensor2D {
     if (w.output !== null) return baseMatMul(hidden, w.output, w.f16MatmulInputs);
     const input = w.f16MatmulInputs ? roundToF16Precision(hidden) : hidden;
     return tf.matMul(input, w.tokenEmbd, false, true);
+}
+
+/** Logits for every position of a batch of token sequences: int32 [B, T] → [B·T, vocab]. */
+export function llamaLogits(hp: LlamaHparams, w: LlamaWeights, tokens: tf.Tensor2D, lora?: LoraStack): tf.Tensor2D {
+    return outputLogits(w, llamaHidden(hp, w, tokens, lora));
 }

@@ -1,0 +1,76 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { TrainingCaseResult } from "./trainingCase.js";
+import { syntheticBatch, TRAINING_CASES, type TrainingCase } from "./trainingShapes.js";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const TORCH_THREADS = 2;
+// Debian's python3-torch computes with the reference BLAS unless the pthread OpenBLAS is loaded first.
+const OPENBLAS_DIR = `/usr/lib/${os.arch() === "x64" ? "x86_64" : os.arch()}-linux-gnu/openblas-pthread`;
+
+/** Tokens/s of the tfjs trainer per case (each in its own process), next to PyTorch-CPU when available. */
+export async function runTrainingBench(): Promise<void> {
+    const python = findTorchPython();
+    console.log("Training throughput: forward + backward + AdamW, tokens/s = B·T / median step time.");
+    console.log(python === null
+        ? "PyTorch not found (install python3-torch and libopenblas0-pthread, or set CRAYON_TORCH_PYTHON): tfjs only."
+        : `PyTorch baseline: ${python}, ${TORCH_THREADS} threads${existsSync(OPENBLAS_DIR) ? ", OpenBLAS (1 thread per torch thread)" : ""}.`);
+    console.log("Other processes on this machine share its cores: treat single runs as noisy.\n");
+    console.log(["case", "mode", "B×T", "tfjs tok/s", "torch tok/s", "ratio", "tfjs loss", "tensors", "wasm heap"].join("\t"));
+    TRAINING_CASES.forEach((c, index) => {
+        const tfjs = runTfjsCase(index);
+        const torch = python === null ? null : runTorchCase(python, c);
+        const ratio = tfjs !== null && torch !== null ? (tfjs.tokensPerSecond / torch.tokensPerSecond).toFixed(2) + "×" : "–";
+        const stableTensors = tfjs !== null && new Set(tfjs.numTensors).size === 1 ? "constant" : "CHANGING";
+        console.log([
+            c.name, c.mode, `${c.batchSize}×${c.seqLen}`,
+            tfjs === null ? "failed" : tfjs.tokensPerSecond.toFixed(0),
+            torch === null ? "–" : torch.tokensPerSecond.toFixed(0),
+            ratio,
+            tfjs === null ? "–" : `${tfjs.firstLoss.toFixed(3)}→${tfjs.lastLoss.toFixed(3)}`,
+            tfjs === null ? "–" : stableTensors,
+            tfjs?.wasmHeapMB == null ? "–" : `${tfjs.wasmHeapMB.toFixed(0)} MB`
+        ].join("\t"));
+    });
+    if (python !== null) console.log(`\n(${describeTorch(python)})`);
+}
+
+function runTfjsCase(index: number): TrainingCaseResult | null {
+    const run = spawnSync(process.execPath, [path.join(here, "trainingCase.js"), String(index)], { encoding: "utf8" });
+    const line = run.stdout.trim().split("\n").at(-1);
+    if (run.status !== 0 || line === undefined || !line.startsWith("{")) {
+        console.error(`tfjs case ${index} failed (exit ${run.status}): ${run.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+        return null;
+    }
+    return JSON.parse(line) as TrainingCaseResult;
+}
+
+function runTorchCase(python: string, c: TrainingCase): { tokensPerSecond: number } | null {
+    const batch = syntheticBatch(c);
+    const payload = JSON.stringify({ ...c, inputs: [...batch.inputs], targets: [...batch.targets], lossMask: [...batch.lossMask] });
+    const env = { ...process.env, OPENBLAS_NUM_THREADS: "1", ...(existsSync(OPENBLAS_DIR) ? { LD_LIBRARY_PATH: OPENBLAS_DIR } : {}) };
+    const run = spawnSync(python, [path.join(here, "..", "..", "bench", "torch_train_step.py"), payload, String(TORCH_THREADS)], { encoding: "utf8", env });
+    const line = run.stdout.trim().split("\n").at(-1);
+    if (run.status !== 0 || line === undefined || !line.startsWith("{")) {
+        console.error(`torch case ${c.name} ${c.mode} failed: ${run.stderr.trim().split("\n").slice(-2).join(" | ")}`);
+        return null;
+    }
+    return JSON.parse(line) as { tokensPerSecond: number };
+}
+
+/** A python with torch importable: CRAYON_TORCH_PYTHON, else python3 on PATH, else the system python3. */
+function findTorchPython(): string | null {
+    const candidates = [process.env["CRAYON_TORCH_PYTHON"], "python3", "/usr/bin/python3"].filter((p): p is string => !!p);
+    for (const python of candidates) {
+        if (spawnSync(python, ["-c", "import torch"], { stdio: "ignore" }).status === 0) return python;
+    }
+    return null;
+}
+
+function describeTorch(python: string): string {
+    const version = execFileSync(python, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8" }).trim();
+    return `torch ${version}; tfjs runs on the engine setupEngine() selects`;
+}

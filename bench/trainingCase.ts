@@ -1,0 +1,59 @@
+import * as tf from "@tensorflow/tfjs";
+import { randomLlamaWeights, disposeWeights } from "../src/model/weights.js";
+import { AdamW } from "../src/train/adamw.js";
+import { describeEngine, setupEngine } from "../src/train/engine/backend.js";
+import { constantLearningRate } from "../src/train/schedule.js";
+import { disposeTrainable, fullTrainable, loraTrainable, trainStep } from "../src/train/trainStep.js";
+import { syntheticBatch, TRAINING_CASES, type TrainingCase } from "./trainingShapes.js";
+
+/** Result of one tfjs training case, printed as one JSON line for the runner. */
+export interface TrainingCaseResult {
+    engine: string;
+    tokensPerSecond: number; // B·T / median step time
+    msPerStep: number;
+    firstLoss: number;
+    lastLoss: number;
+    numTensors: number[]; // after each step: constant when nothing leaks
+    wasmHeapMB: number | null;
+}
+
+export async function runTrainingCase(c: TrainingCase): Promise<TrainingCaseResult> {
+    const info = await setupEngine();
+    const base = randomLlamaWeights(c.hp, 1);
+    const model = c.mode === "lora"
+        ? loraTrainable(c.hp, base, { rank: c.loraRank, alpha: c.loraAlpha, targets: ["q", "k", "v", "o"], seed: 2 })
+        : fullTrainable(c.hp, base);
+    const optimizer = new AdamW(model.variables, { schedule: constantLearningRate(1e-3) });
+    const { inputs, targets, lossMask } = syntheticBatch(c);
+    const batch = { batchSize: c.batchSize, seqLen: c.seqLen, inputs, targets, lossMask, scoredTokens: lossMask.reduce((a, b) => a + b, 0) };
+    const times: number[] = [];
+    const losses: number[] = [];
+    const numTensors: number[] = [];
+    for (let step = 0; step <= c.steps; step++) {
+        const start = performance.now();
+        losses.push(trainStep(model, optimizer, [batch]).loss);
+        times.push(performance.now() - start);
+        numTensors.push(tf.memory().numTensors);
+    }
+    disposeTrainable(model);
+    disposeWeights(model.weights);
+    const timed = times.slice(1).sort((a, b) => a - b); // the first step warms up (packing, allocation)
+    const msPerStep = timed[Math.floor(timed.length / 2)]!;
+    const heap = (tf.backend() as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.length;
+    return {
+        engine: describeEngine(info),
+        tokensPerSecond: (c.batchSize * c.seqLen * 1000) / msPerStep,
+        msPerStep,
+        firstLoss: losses[0]!,
+        lastLoss: losses.at(-1)!,
+        numTensors,
+        wasmHeapMB: heap === undefined ? null : heap / 2 ** 20
+    };
+}
+
+// Run as a child process by the bench runner: `node dist/bench/trainingCase.js <index>`.
+if (process.argv[1]?.endsWith("trainingCase.js")) {
+    const c = TRAINING_CASES[Number(process.argv[2])];
+    if (c === undefined) throw new Error(`no training case ${process.argv[2]}`);
+    console.log(JSON.stringify(await runTrainingCase(c)));
+}
