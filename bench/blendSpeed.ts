@@ -32,8 +32,10 @@ export interface BlendSpeedRow {
     floorMs: number;
     /** concat blend: read + combine + write, ms, and its parts (median run) */
     concat: BlendTimings;
-    /** concat blend / floor */
+    /** concat blend (read + combine + write) / floor */
     ratio: number;
+    /** concat blend without the write (read + combine) / floor: what the file system's fsync does not decide */
+    inMemoryRatio: number;
     /** svd blend to rank 8: read + combine + write, ms */
     svdMs: number;
 }
@@ -79,7 +81,10 @@ export async function runBlendSpeed(options: BlendSpeedOptions = {}): Promise<Bl
             }
             const concat = concats.sort((a, b) => a.blendMs - b.blendMs)[Math.floor(concats.length / 2)]!;
             const floorMs = median(floors);
-            rows.push({ adapters: count, poolBytes, floorMs, concat, ratio: concat.blendMs / floorMs, svdMs: median(svds) });
+            rows.push({
+                adapters: count, poolBytes, floorMs, concat, ratio: concat.blendMs / floorMs,
+                inMemoryRatio: (concat.readMs + concat.combineMs) / floorMs, svdMs: median(svds)
+            });
         }
         return rows;
     } finally {
@@ -95,10 +100,10 @@ function median(values: number[]): number {
 /** One line per K, for people. */
 export function formatBlendSpeed(rows: readonly BlendSpeedRow[]): string {
     const f = (ms: number) => ms.toFixed(1).padStart(7);
-    const lines = ["    K   pool MB  floor ms  blend ms (read  combine  write)  ×floor   svd ms"];
+    const lines = ["    K   pool MB  floor ms  blend ms (   read  combine    write)  ×floor  read+combine ×floor   svd ms"];
     for (const r of rows) {
         const c = r.concat;
-        lines.push(`${String(r.adapters).padStart(5)}  ${(r.poolBytes / 2 ** 20).toFixed(2).padStart(7)}  ${f(r.floorMs)}   ${f(r.concat.blendMs)} (${f(c.readMs)} ${f(c.combineMs)} ${f(c.writeMs)})  ${r.ratio.toFixed(2).padStart(5)}  ${f(r.svdMs)}`);
+        lines.push(`${String(r.adapters).padStart(5)}  ${(r.poolBytes / 2 ** 20).toFixed(2).padStart(7)}  ${f(r.floorMs)}   ${f(r.concat.blendMs)} (${f(c.readMs)} ${f(c.combineMs)} ${f(c.writeMs)})  ${r.ratio.toFixed(2).padStart(6)}  ${r.inMemoryRatio.toFixed(2).padStart(19)}  ${f(r.svdMs)}`);
     }
     return `${lines.join("\n")}\n`;
 }

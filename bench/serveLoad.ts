@@ -4,7 +4,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { OPTION_LETTERS } from "../src/data/prompt.js";
 import { defaultPieces, writeRandomLlamaModel } from "../src/model/randomModel.js";
-import { defaultLlamaThreads, LlamaRuntime } from "../src/runtime/llama.js";
+import { LlamaRuntime } from "../src/runtime/llama.js";
 import { startOpenAiServer } from "../src/runtime/server/openaiServer.js";
 import { SPM_SPACE } from "../src/tokenizer/spmVocab.js";
 import { DEFAULT_SERVER_MODEL } from "../src/cli/commands/serveCommand.js";
@@ -18,6 +18,7 @@ export interface ServeLoadOptions {
     durationMs?: number;
     /** tokens per chat answer; default 8 */
     chatTokens?: number;
+    /** llama.cpp threads; default 1: the load clients share the process, and 2 threads on 2 busy cores collapse */
     threads?: number;
 }
 
@@ -46,7 +47,7 @@ export interface ServeLoadReport {
 export async function measureServeLoad(options: ServeLoadOptions = {}): Promise<ServeLoadReport> {
     const { clients = 32, durationMs = 20_000, chatTokens = 8 } = options;
     const scratch = mkdtempSync(path.join(os.tmpdir(), "crayon-serve-load-"));
-    const runtime = await LlamaRuntime.create({ threads: options.threads ?? defaultLlamaThreads() });
+    const runtime = await LlamaRuntime.create({ threads: options.threads ?? 1 });
     try {
         const modelPath = options.modelPath ?? (existsSync(DEFAULT_SERVER_MODEL) ? DEFAULT_SERVER_MODEL : await randomModel(scratch));
         const model = await runtime.loadModel(modelPath);
