@@ -10,6 +10,7 @@ import { readGguf } from "../../gguf/reader.js";
 import { loadPool, type LoadedPool } from "../../pool/loadPool.js";
 import { LlamaRuntime } from "../../runtime/llama.js";
 import { projectRoot } from "../../version.js";
+import { choiceOption, integerOption, positiveNumberOption } from "../optionValues.js";
 
 /** The embedded pool and device model, used when `--pool` / `--model` are not given. */
 export const DEFAULT_POOL = path.join(projectRoot, "pools", "world");
@@ -48,17 +49,17 @@ export function registerBlendCommand(program: Command): void {
         .option("--seed <n>", "lorahub: search seed", "0")
         .option("--json", "print the result as JSON")
         .action(async (options: BlendCommandOptions) => {
-            const method = oneOf(options.method, BLEND_METHODS, "--method");
-            const combine = oneOf(options.combine, COMBINE_METHODS, "--combine");
+            const method = choiceOption(options.method, BLEND_METHODS, "--method");
+            const combine = choiceOption(options.combine, COMBINE_METHODS, "--combine");
             const blendOptions: BlendOptions = {
                 method,
                 combine,
                 out: options.out,
-                ...(options.temperature === undefined ? {} : { temperature: positiveNumber(options.temperature, "--temperature") }),
-                ...(options.topK === undefined ? {} : { topK: positiveInteger(options.topK, "--top-k") }),
-                ...(options.rank === undefined ? {} : { rank: positiveInteger(options.rank, "--rank") })
+                ...(options.temperature === undefined ? {} : { temperature: positiveNumberOption(options.temperature, "--temperature") }),
+                ...(options.topK === undefined ? {} : { topK: integerOption(options.topK, "--top-k", 1) }),
+                ...(options.rank === undefined ? {} : { rank: integerOption(options.rank, "--rank", 1) })
             };
-            const lorahub = { budget: positiveInteger(options.budget, "--budget"), seed: integer(options.seed, "--seed") };
+            const lorahub = { budget: integerOption(options.budget, "--budget", 1), seed: integerOption(options.seed, "--seed") };
             const examples = await loadUserExamples(options.examples);
             if (examples.length === 0) throw new CrayonError(`${options.examples}: no examples; write one question with its choices and answer per line`);
             const pool = await loadPool(options.pool, { baseModelPath: options.model });
@@ -115,26 +116,3 @@ function mainTask(tasks: Record<string, number>): string {
 }
 
 const ms = (value: number) => `${value.toFixed(1)} ms`;
-
-function oneOf<T extends string>(value: string, allowed: readonly T[], option: string): T {
-    if (!(allowed as readonly string[]).includes(value)) throw new CrayonError(`${option} must be one of ${allowed.join(", ")}, found "${value}"`);
-    return value as T;
-}
-
-function integer(text: string, option: string): number {
-    const value = Number(text);
-    if (text.trim() === "" || !Number.isInteger(value)) throw new CrayonError(`${option} must be an integer, found "${text}"`);
-    return value;
-}
-
-function positiveInteger(text: string, option: string): number {
-    const value = integer(text, option);
-    if (value < 1) throw new CrayonError(`${option} must be a positive integer, found "${text}"`);
-    return value;
-}
-
-function positiveNumber(text: string, option: string): number {
-    const value = Number(text);
-    if (!(value > 0 && Number.isFinite(value))) throw new CrayonError(`${option} must be a positive number, found "${text}"`);
-    return value;
-}
