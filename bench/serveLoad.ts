@@ -34,10 +34,8 @@ export interface ServeLoadReport {
     /** ms */
     p50: number;
     p95: number;
-    /** MB resident: after warm-up, at the end, the largest seen */
-    rssStartMb: number;
-    rssEndMb: number;
-    rssMaxMb: number;
+    /** MB resident after warm-up, then once a second under load: flat after the first seconds = stable */
+    rssMb: number[];
 }
 
 /**
@@ -69,9 +67,9 @@ export async function measureServeLoad(options: ServeLoadOptions = {}): Promise<
         };
 
         for (const request of requests) await send(request); // warm-up
-        const rssStart = process.memoryUsage().rss;
-        let rssMax = rssStart;
-        const sampler = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 250);
+        const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+        const rssMb = [mb(process.memoryUsage().rss)];
+        const sampler = setInterval(() => rssMb.push(mb(process.memoryUsage().rss)), 1000);
         const latencies: number[] = [];
         const statuses: Record<number, number> = {};
         const started = performance.now();
@@ -86,12 +84,10 @@ export async function measureServeLoad(options: ServeLoadOptions = {}): Promise<
         }));
         const seconds = (performance.now() - started) / 1000;
         clearInterval(sampler);
-        const rssEnd = process.memoryUsage().rss;
         await server.close();
         await context.dispose();
         await model.dispose();
         latencies.sort((a, b) => a - b);
-        const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
         return {
             model: path.basename(modelPath),
             clients,
@@ -101,9 +97,7 @@ export async function measureServeLoad(options: ServeLoadOptions = {}): Promise<
             throughput: latencies.length / seconds,
             p50: quantile(latencies, 0.5),
             p95: quantile(latencies, 0.95),
-            rssStartMb: mb(rssStart),
-            rssEndMb: mb(rssEnd),
-            rssMaxMb: mb(rssMax)
+            rssMb
         };
     } finally {
         await runtime.dispose();
@@ -117,7 +111,7 @@ export function formatServeLoad(report: ServeLoadReport): string {
         `model ${report.model}, ${report.clients} clients, ${report.seconds.toFixed(1)} s`,
         `requests ${report.requests} (status counts ${JSON.stringify(report.statuses)}; 5xx ${fiveHundreds})`,
         `throughput ${report.throughput.toFixed(1)} requests/s, latency p50 ${report.p50.toFixed(0)} ms, p95 ${report.p95.toFixed(0)} ms`,
-        `rss ${report.rssStartMb} MB after warm-up → ${report.rssEndMb} MB at the end (max ${report.rssMaxMb} MB)`
+        `rss MB after warm-up, then each second: ${report.rssMb.join(" ")}`
     ].join("\n");
 }
 
