@@ -32,27 +32,28 @@ export function ChatApp({ session, greeting }: { session: ChatSession; greeting:
 
     const append = (more: ChatLine[]) => setLines((old) => [...old, ...more.map((line, i) => ({ ...line, id: old.length + i }))]);
 
+    const submit = (message: string) => {
+        setDraft("");
+        if (message.trim() === "") return;
+        append([{ kind: "user", text: message }]);
+        setBusy(true);
+        void session.handle(message).then(({ lines: reply, quit }) => {
+            append(reply);
+            setBusy(false);
+            if (quit) exit();
+        });
+    };
+
     useInput((input, key) => {
         if (busy) return;
-        if (key.ctrl && input === "c") {
-            exit();
-            return;
-        }
-        if (key.return) {
-            const message = draft;
-            setDraft("");
-            if (message.trim() === "") return;
-            append([{ kind: "user", text: message }]);
-            setBusy(true);
-            void session.handle(message).then(({ lines: reply, quit }) => {
-                append(reply);
-                setBusy(false);
-                if (quit) exit();
-            });
-            return;
-        }
-        if (key.backspace || key.delete) setDraft((old) => old.slice(0, -1));
-        else if (!key.ctrl && !key.meta && input !== "") setDraft((old) => old + input);
+        if (key.ctrl && input === "c") exit();
+        else if (key.return) submit(draft);
+        else if (key.backspace || key.delete) setDraft((old) => old.slice(0, -1));
+        else if (/[\r\n]$/.test(input)) {
+            // pasted or fast-typed text arrives as one chunk: line breaks inside it stay in the message
+            // (a multi-line question), a final one sends it
+            submit((draft + input).replace(/\r\n?/g, "\n").replace(/\n$/, ""));
+        } else if (!key.ctrl && !key.meta && input !== "") setDraft((old) => old + input.replace(/\r\n?/g, "\n"));
     });
 
     return (

@@ -99,7 +99,9 @@ export class ChatSession {
         } else {
             const routed = await this.router.answerText(text, this.setup.device);
             route = routed;
-            line = { kind: "answer", tag: tag(routed, routed.confidence), text: routed.text === "" ? "(no answer)" : routed.text };
+            // a model's text may hold control characters (byte tokens) that would garble a terminal
+            const shown = routed.text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, "");
+            line = { kind: "answer", tag: tag(routed, routed.confidence), text: shown === "" ? "(no answer)" : shown };
         }
         return route.serverError === undefined ? [line] : [{ kind: "error", text: route.serverError }, line];
     }
