@@ -2,7 +2,8 @@
  * How fast `crayon blend` is against the bandwidth floor: the time to read the pool's adapter files once.
  * A synthetic pool of K rank-8 adapters on q, k, v, o of a device-sized model (d = 128, 4 layers,
  * ffn 352) is written to a temporary folder; embedding is excluded (the examples' embedding is given).
- * Run alone: `node dist/bench/blendSpeed.js [K …]`; or call `runBlendSpeed` from a runner.
+ * Run alone: `node dist/bench/blendSpeed.js [K …]`; from a runner: `runBlendBench()` prints the table,
+ * `runBlendSpeed()` returns the rows.
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
@@ -106,6 +107,11 @@ export function formatBlendSpeed(rows: readonly BlendSpeedRow[]): string {
         lines.push(`${String(r.adapters).padStart(5)}  ${(r.poolBytes / 2 ** 20).toFixed(2).padStart(7)}  ${f(r.floorMs)}   ${f(r.concat.blendMs)} (${f(c.readMs)} ${f(c.combineMs)} ${f(c.writeMs)})  ${r.ratio.toFixed(2).padStart(6)}  ${r.inMemoryRatio.toFixed(2).padStart(19)}  ${f(r.svdMs)}`);
     }
     return `${lines.join("\n")}\n`;
+}
+
+/** For `bench/run.ts`: K = 8, 32, 128, printed as a table. */
+export async function runBlendBench(): Promise<void> {
+    process.stdout.write(formatBlendSpeed(await runBlendSpeed()));
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { GgmlType, TensorName, loraATensorName, loraBTensorName } from "../gguf/constants.js";
 import { GgufError } from "../gguf/errors.js";
 import { decodeToF32 } from "../gguf/numeric.js";
-import { readGguf } from "../gguf/reader.js";
+import { readGgufBytes } from "../gguf/reader.js";
 import type { GgufFile, GgufTensorInfo } from "../gguf/types.js";
 import { validateLoraAdapter } from "../gguf/validate.js";
 
@@ -35,7 +35,10 @@ export interface AdapterFactors {
  * product, and blending them is not supported.
  */
 export async function readAdapterFactors(path: string, base?: GgufFile): Promise<AdapterFactors> {
-    const [file, bytes] = await Promise.all([readGguf(path), readFile(path)]);
+    const bytes = await readFile(path).catch((error: NodeJS.ErrnoException) => {
+        throw new GgufError(path, `cannot read the file (${error.code ?? error.message})`);
+    });
+    const file = await readGgufBytes(path, bytes);
     const info = validateLoraAdapter(file, base);
     const decode = (tensor: GgufTensorInfo, count: number): Float32Array => {
         const start = bytes.byteOffset + file.dataOffset + tensor.offset;

@@ -10,15 +10,23 @@ const CHUNK_BYTES = 1 << 20;
 export class FileCursor {
     /** Absolute offset of the next byte to read. */
     position = 0;
-    private buffer = new Uint8Array(0);
-    private view = new DataView(this.buffer.buffer);
+    private buffer: Uint8Array = new Uint8Array(0);
+    private view: DataView = new DataView(this.buffer.buffer);
     private bufferStart = 0;
 
     constructor(
-        private readonly handle: FileHandle,
+        private readonly handle: FileHandle | null,
         readonly fileSize: number,
         private readonly truncated: (what: string) => never
     ) {}
+
+    /** A cursor over a whole file already in memory: `need` only checks bounds and never reads. */
+    static inMemory(bytes: Uint8Array, truncated: (what: string) => never): FileCursor {
+        const cursor = new FileCursor(null, bytes.length, truncated);
+        cursor.buffer = bytes;
+        cursor.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+        return cursor;
+    }
 
     get remaining(): number {
         return this.fileSize - this.position;
@@ -28,14 +36,14 @@ export class FileCursor {
     async need(bytes: number, what: string): Promise<void> {
         if (bytes > this.remaining) this.truncated(what);
         const bufferEnd = this.bufferStart + this.buffer.length;
-        if (this.position + bytes <= bufferEnd) return;
+        if (this.position + bytes <= bufferEnd) return; // always, for an in-memory cursor: it holds the whole file
         const keep = this.buffer.subarray(this.position - this.bufferStart);
         const toRead = Math.min(Math.max(bytes - keep.length, CHUNK_BYTES), this.fileSize - bufferEnd);
         const next = new Uint8Array(keep.length + toRead);
         next.set(keep);
         let filled = keep.length;
         while (filled < next.length) {
-            const { bytesRead } = await this.handle.read(next, filled, next.length - filled, this.position + filled);
+            const { bytesRead } = await this.handle!.read(next, filled, next.length - filled, this.position + filled);
             if (bytesRead === 0) this.truncated(what); // the file shrank while we read it
             filled += bytesRead;
         }

@@ -81,6 +81,15 @@ export async function readGguf(path: string): Promise<GgufFile> {
     }
 }
 
+/** Like `readGguf`, for a file whose bytes are already in memory (a small adapter read whole): no second read. */
+export async function readGgufBytes(path: string, bytes: Uint8Array): Promise<GgufFile> {
+    const fail = (problem: string, hint?: string): never => {
+        throw new GgufError(path, problem, hint);
+    };
+    const cursor = FileCursor.inMemory(bytes, (what) => fail(`file ends inside ${what} (the file has ${bytes.length} bytes)`, TRUNCATED_HINT));
+    return new HeaderParser(path, cursor, fail).parse();
+}
+
 class HeaderParser {
     constructor(
         private readonly path: string,
