@@ -17,28 +17,33 @@ export function compressFactors(factors: LoraMatrixFactors, rank: number): LoraM
     for (let row = 0; row < outDim; row++) for (let j = 0; j < stacked; j++) b.set(row, j, factors.scale * factors.b[row * stacked + j]!);
     for (let j = 0; j < stacked; j++) for (let col = 0; col < inDim; col++) at.set(col, j, factors.a[j * inDim + col]!);
 
-    let left: Matrix; // [out, ·] left singular vectors of ΔW, orthonormal columns
-    let right: Matrix; // [in, ·] right singular vectors of ΔW
-    let svd: SingularValueDecomposition;
+    // ΔW = leftBasis · core · rightBasisᵀ; no basis (identity) when the core is ΔW itself
+    let core: Matrix;
+    let leftBasis: Matrix | undefined; // Q_b [out, R]
+    let rightBasis: Matrix | undefined; // Q_a [in, R]
     if (stacked <= Math.min(inDim, outDim)) {
         const qrB = new QrDecomposition(b);
         const qrA = new QrDecomposition(at);
-        const core = qrB.upperTriangularMatrix.mmul(qrA.upperTriangularMatrix.transpose()); // [R, R]
-        svd = new SingularValueDecomposition(core);
-        left = qrB.orthogonalMatrix.mmul(svd.leftSingularVectors);
-        right = qrA.orthogonalMatrix.mmul(svd.rightSingularVectors);
+        core = qrB.upperTriangularMatrix.mmul(qrA.upperTriangularMatrix.transpose()); // [R, R]
+        leftBasis = qrB.orthogonalMatrix;
+        rightBasis = qrA.orthogonalMatrix;
     } else {
-        svd = new SingularValueDecomposition(b.mmul(at.transpose()), { autoTranspose: true }); // ΔW [out, in]
-        left = svd.leftSingularVectors;
-        right = svd.rightSingularVectors;
+        core = b.mmul(at.transpose()); // ΔW [out, in]
     }
+    // Only V is computed (the left vectors cost most of the SVD): core·v_k = σ_k·u_k gives U·Σ directly.
+    const svd = new SingularValueDecomposition(core, { autoTranspose: true, computeLeftSingularVectors: false });
     const sigma = svd.diagonal; // descending
+    const v = svd.rightSingularVectors.subMatrix(0, core.columns - 1, 0, target - 1);
+    const right = rightBasis === undefined ? v : rightBasis.mmul(v); // [in, rank] right singular vectors of ΔW
+    const coreV = core.mmul(v);
+    const leftScaled = leftBasis === undefined ? coreV : leftBasis.mmul(coreV); // [out, rank] left singular vectors · σ
     const a = new Float32Array(target * inDim); // [rank, in]
     const bOut = new Float32Array(outDim * target); // [out, rank]
     for (let k = 0; k < target; k++) {
         const root = Math.sqrt(Math.max(0, sigma[k]!));
+        if (root === 0) continue; // ΔW has no k-th direction: leave the pair zero
         for (let col = 0; col < inDim; col++) a[k * inDim + col] = root * right.get(col, k);
-        for (let row = 0; row < outDim; row++) bOut[row * target + k] = root * left.get(row, k);
+        for (let row = 0; row < outDim; row++) bOut[row * target + k] = leftScaled.get(row, k) / root;
     }
     return { baseName: factors.baseName, rank: target, inDim, outDim, a, b: bOut, scale: 1 };
 }
