@@ -9,6 +9,7 @@ import type { BlendOptions, BlendPool, BlendResult } from "./types.js";
 import { writeBlendedAdapter } from "./writeBlendedAdapter.js";
 import { blendWeights, usesSimilarities } from "./weights/blendWeights.js";
 import { centroidSimilarities, taskEmbedding } from "./weights/similarity.js";
+import { checkK } from "./weights/softmax.js";
 
 /**
  * Blends a pool into one LoRA adapter for the task the examples show: weights by the chosen method, then
@@ -23,6 +24,7 @@ export async function blendAdapters(pool: BlendPool, examples: readonly QaItem[]
     if (examples.length === 0) throw new CrayonError("no examples to blend from; give at least one question with its answer");
     if (adapters.length === 0) throw new CrayonError(`pool ${manifest.name} has no adapters`);
     const rank = checkedRank(pool, options);
+    if (options.topK !== undefined) checkK(options.topK, adapters.length);
 
     const clock = stopwatch();
     let similarities: number[] | undefined;

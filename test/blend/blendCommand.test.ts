@@ -63,6 +63,7 @@ describe("crayon blend refuses bad input with one line and writes nothing", () =
         ["an empty examples file", () => writeFileSync(path.join(dir, "empty.jsonl"), ""), "empty.jsonl", [], /empty\.jsonl: no examples/],
         ["an example without an answer", () => writeFileSync(path.join(dir, "noanswer.jsonl"), JSON.stringify({ question: "q?", choices: ["a", "b"] })), "noanswer.jsonl", [], /noanswer\.jsonl:1: missing "answer"/],
         ["a rank above the pool's total rank", () => undefined, "examples.jsonl", ["--combine", "svd", "--rank", "11"], /--rank 11 is larger than the pool's total rank 10/],
+        ["a top-k above the pool's size", () => undefined, "examples.jsonl", ["--top-k", "4"], /--top-k must be an integer from 1 to the pool's 3 adapters, found 4/],
         ["an unknown method", () => undefined, "examples.jsonl", ["--method", "best"], /--method must be one of crayon, lorahub/],
         ["a zero temperature", () => undefined, "examples.jsonl", ["--temperature", "0"], /--temperature must be a positive number/]
     ])("%s", async (_, prepare, file, extra, pattern) => {

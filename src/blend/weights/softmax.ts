@@ -27,5 +27,5 @@ export function keepTopK(weights: readonly number[], k: number): number[] {
 }
 
 export function checkK(k: number, count: number): void {
-    if (!Number.isInteger(k) || k < 1 || k > count) throw new CrayonError(`top-k must be an integer from 1 to the pool's ${count} adapters, got ${k}`);
+    if (!Number.isInteger(k) || k < 1 || k > count) throw new CrayonError(`--top-k must be an integer from 1 to the pool's ${count} adapters, found ${k}`);
 }
