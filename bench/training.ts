@@ -14,21 +14,25 @@ const OPENBLAS_DIR = `/usr/lib/${os.arch() === "x64" ? "x86_64" : os.arch()}-lin
 /** Tokens/s of the tfjs trainer per case (each in its own process), next to PyTorch-CPU when available. */
 export async function runTrainingBench(): Promise<void> {
     const python = findTorchPython();
-    console.log("Training throughput: forward + backward + AdamW, tokens/s = B·T / median step time.");
+    console.log("Training throughput: forward + backward + AdamW; tokens/s = B·T / step time, median (best) of the timed steps.");
     console.log(python === null
         ? "PyTorch not found (install python3-torch and libopenblas0-pthread, or set CRAYON_TORCH_PYTHON): tfjs only."
         : `PyTorch baseline: ${python}, ${TORCH_THREADS} threads${existsSync(OPENBLAS_DIR) ? ", OpenBLAS (1 thread per torch thread)" : ""}.`);
     console.log("Other processes on this machine share its cores: treat single runs as noisy.\n");
     console.log(["case", "mode", "B×T", "tfjs tok/s", "torch tok/s", "ratio", "tfjs loss", "tensors", "wasm heap"].join("\t"));
+    const rate = (r: { tokensPerSecond: number; bestTokensPerSecond: number } | null) =>
+        r === null ? "–" : `${r.tokensPerSecond.toFixed(0)} (${r.bestTokensPerSecond.toFixed(0)})`;
     TRAINING_CASES.forEach((c, index) => {
         const tfjs = runTfjsCase(index);
         const torch = python === null ? null : runTorchCase(python, c);
-        const ratio = tfjs !== null && torch !== null ? (tfjs.tokensPerSecond / torch.tokensPerSecond).toFixed(2) + "×" : "–";
+        const ratio = tfjs !== null && torch !== null
+            ? `${(tfjs.tokensPerSecond / torch.tokensPerSecond).toFixed(2)}× (${(tfjs.bestTokensPerSecond / torch.bestTokensPerSecond).toFixed(2)}×)`
+            : "–";
         const stableTensors = tfjs !== null && new Set(tfjs.numTensors).size === 1 ? "constant" : "CHANGING";
         console.log([
             c.name, c.mode, `${c.batchSize}×${c.seqLen}`,
-            tfjs === null ? "failed" : tfjs.tokensPerSecond.toFixed(0),
-            torch === null ? "–" : torch.tokensPerSecond.toFixed(0),
+            tfjs === null ? "failed" : rate(tfjs),
+            rate(torch),
             ratio,
             tfjs === null ? "–" : `${tfjs.firstLoss.toFixed(3)}→${tfjs.lastLoss.toFixed(3)}`,
             tfjs === null ? "–" : stableTensors,
@@ -48,7 +52,7 @@ function runTfjsCase(index: number): TrainingCaseResult | null {
     return JSON.parse(line) as TrainingCaseResult;
 }
 
-function runTorchCase(python: string, c: TrainingCase): { tokensPerSecond: number } | null {
+function runTorchCase(python: string, c: TrainingCase): { tokensPerSecond: number; bestTokensPerSecond: number } | null {
     const batch = syntheticBatch(c);
     const payload = JSON.stringify({ ...c, inputs: [...batch.inputs], targets: [...batch.targets], lossMask: [...batch.lossMask] });
     const env = { ...process.env, OPENBLAS_NUM_THREADS: "1", ...(existsSync(OPENBLAS_DIR) ? { LD_LIBRARY_PATH: OPENBLAS_DIR } : {}) };
@@ -58,7 +62,7 @@ function runTorchCase(python: string, c: TrainingCase): { tokensPerSecond: numbe
         console.error(`torch case ${c.name} ${c.mode} failed: ${run.stderr.trim().split("\n").slice(-2).join(" | ")}`);
         return null;
     }
-    return JSON.parse(line) as { tokensPerSecond: number };
+    return JSON.parse(line) as { tokensPerSecond: number; bestTokensPerSecond: number };
 }
 
 /** A python with torch importable: CRAYON_TORCH_PYTHON, else python3 on PATH, else the system python3. */

@@ -10,6 +10,7 @@ import { syntheticBatch, TRAINING_CASES, type TrainingCase } from "./trainingSha
 export interface TrainingCaseResult {
     engine: string;
     tokensPerSecond: number; // B·T / median step time
+    bestTokensPerSecond: number; // B·T / fastest step: less disturbed by other processes on the machine
     msPerStep: number;
     firstLoss: number;
     lastLoss: number;
@@ -43,6 +44,7 @@ export async function runTrainingCase(c: TrainingCase): Promise<TrainingCaseResu
     return {
         engine: describeEngine(info),
         tokensPerSecond: (c.batchSize * c.seqLen * 1000) / msPerStep,
+        bestTokensPerSecond: (c.batchSize * c.seqLen * 1000) / timed[0]!,
         msPerStep,
         firstLoss: losses[0]!,
         lastLoss: losses.at(-1)!,

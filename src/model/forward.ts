@@ -89,24 +89,24 @@ function applyRope(x: tf.Tensor2D, batch: number, seqLen: number, heads: number,
     return tf.add(tf.mul(x4, tables.cos), tf.mul(rotated, tables.sin));
 }
 
-/** Grouped-query attention: query head h reads KV head ⌊h / (H/KV)⌋. [B, KV, T, hd] → [B, H, T, hd]. */
-function repeatKvHeads(x: tf.Tensor4D, hp: LlamaHparams): tf.Tensor4D {
-    const group = hp.headCount / hp.headCountKv;
-    if (group === 1) return x;
-    const [batch, kvHeads, seqLen, hd] = x.shape;
-    // a rank-3 broadcast multiply: the gradient of tile/broadcastTo on wasm supports rank ≤ 4 only
-    const repeated = tf.mul(tf.reshape(x, [batch * kvHeads, 1, seqLen * hd]), tf.ones([1, group, 1]));
-    return tf.reshape(repeated, [batch, hp.headCount, seqLen, hd]);
-}
-
+/**
+ * Causal self-attention with grouped-query heads: query head h reads KV head ⌊h / G⌋, G = H/KV. The G
+ * query heads of a KV head are stacked into one [G·T, hd] operand, so each (sequence, KV head) pair is
+ * one matmul against its keys and one against its values — no repeated K/V copies, and G× fewer (larger)
+ * matmuls in the forward and backward passes.
+ */
 function attention(h: tf.Tensor2D, hp: LlamaHparams, block: BlockWeights, lora: BlockLora | undefined, f16Inputs: boolean, batch: number, seqLen: number, tables: PositionTables): tf.Tensor2D {
     const { headCount: H, headCountKv: KV, headDim: hd } = hp;
+    const group = H / KV;
     const toHeads = [0, 2, 1, 3]; // [B, T, heads, hd] ↔ [B, heads, T, hd]
-    const q = tf.transpose(applyRope(linear(h, block, lora, "q", f16Inputs), batch, seqLen, H, hd, tables), toHeads);
-    const k = repeatKvHeads(tf.transpose(applyRope(linear(h, block, lora, "k", f16Inputs), batch, seqLen, KV, hd, tables), toHeads), hp);
-    const v = repeatKvHeads(tf.transpose(tf.reshape(linear(h, block, lora, "v", f16Inputs), [batch, seqLen, KV, hd]), toHeads), hp);
-    const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd)), tables.causalMask); // [B, H, T, T]
-    const mixed = tf.matMul(tf.softmax(scores), v); // [B, H, T, hd]
+    // 1/√hd applied to q ([B·T, H·hd]) rather than to the larger scores ([B, H, T, T])
+    const qScaled = tf.mul(linear(h, block, lora, "q", f16Inputs), 1 / Math.sqrt(hd)) as tf.Tensor2D;
+    const q = tf.reshape(tf.transpose(applyRope(qScaled, batch, seqLen, H, hd, tables), toHeads), [batch, KV, group * seqLen, hd]);
+    const k = tf.transpose(applyRope(linear(h, block, lora, "k", f16Inputs), batch, seqLen, KV, hd, tables), toHeads); // [B, KV, T, hd]
+    const v = tf.transpose(tf.reshape(linear(h, block, lora, "v", f16Inputs), [batch, seqLen, KV, hd]), toHeads); // [B, KV, T, hd]
+    const scores = tf.reshape(tf.matMul(q, k, false, true), [batch * KV, group, seqLen, seqLen]); // [B·KV, G, T, T]
+    const weights = tf.reshape(tf.softmax(tf.add(scores, tables.causalMask)), [batch, KV, group * seqLen, seqLen]);
+    const mixed = tf.reshape(tf.matMul(weights, v), [batch, H, seqLen, hd]);
     const merged = tf.reshape(tf.transpose(mixed, toHeads), [batch * seqLen, H * hd]);
     return linear(merged as tf.Tensor2D, block, lora, "o", f16Inputs);
 }

@@ -11,6 +11,10 @@ const cases: Record<string, () => tf.Tensor> = {
     "2-D matmul, transposeA": () => tf.matMul(t([5, 7], 1), t([5, 6], 2), true, false),
     "2-D matmul, transposeB": () => tf.matMul(t([7, 5], 1), t([6, 5], 2), false, true),
     "2-D matmul, both transposed": () => tf.matMul(t([5, 7], 1), t([6, 5], 2), true, true),
+    // narrow left operands take the (op(B)ᵀ·op(A)ᵀ)ᵀ route of the replaced kernel
+    "2-D matmul, transposeA, narrow left": () => tf.matMul(t([64, 4], 1), t([64, 32], 2), true, false),
+    "2-D matmul, transposeB, narrow left": () => tf.matMul(t([4, 64], 1), t([32, 64], 2), false, true),
+    "2-D matmul, both transposed, narrow left": () => tf.matMul(t([64, 4], 1), t([32, 64], 2), true, true),
     "batched matmul": () => tf.matMul(t([2, 3, 7, 5], 3), t([2, 3, 5, 4], 4)),
     "batched matmul, transposeB": () => tf.matMul(t([2, 3, 7, 5], 3), t([2, 3, 4, 5], 4), false, true),
     "batched matmul, transposeA": () => tf.matMul(t([3, 5, 7], 3), t([3, 5, 4], 4), true, false),

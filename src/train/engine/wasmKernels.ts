@@ -105,17 +105,16 @@ function batchMatMul({ inputs, backend: rawBackend, attrs }: KernelArgs, transpo
     let a = inputs["a"]!;
     let b = inputs["b"]!;
     if (a.dtype !== "float32" || b.dtype !== "float32") throw new Error("BatchMatMul on wasm: float32 operands only");
+    const swap = (x: tf.TensorInfo): tf.TensorInfo => swapLastTwo(x, rawBackend, transpose);
+    const transposeA = attrs?.["transposeA"] === true;
+    const transposeB = attrs?.["transposeB"] === true;
+    if ((transposeA || transposeB) && a.shape.length === 2 && b.shape.length === 2) {
+        const product = transposedProduct(backend, a, b, transposeA, transposeB, swap);
+        if (product !== null) return product;
+    }
     const temporaries: tf.TensorInfo[] = [];
-    const swapLastTwo = (x: tf.TensorInfo): tf.TensorInfo => {
-        const perm = x.shape.map((_, i) => i);
-        perm[perm.length - 1] = perm.length - 2;
-        perm[perm.length - 2] = perm.length - 1;
-        const t = transpose({ inputs: { x }, backend: rawBackend, attrs: { perm } }) as tf.TensorInfo;
-        temporaries.push(t);
-        return t;
-    };
-    if (attrs?.["transposeA"]) a = swapLastTwo(a);
-    if (attrs?.["transposeB"]) b = swapLastTwo(b);
+    if (transposeA) temporaries.push((a = swap(a)));
+    if (transposeB) temporaries.push((b = swap(b)));
 
     const [m, k] = a.shape.slice(-2) as [number, number];
     const [kb, n] = b.shape.slice(-2) as [number, number];
@@ -155,6 +154,42 @@ function batchMatMul({ inputs, backend: rawBackend, attrs }: KernelArgs, transpo
     }
     for (const t of temporaries) backend.disposeData(t.dataId);
     return out;
+}
+
+/** XNNPACK packs a matmul's right operand before use (cached per tensor); measured ~8× a transpose per element. */
+const PACK_COST = 8;
+
+/**
+ * A 2-D product with transpose flags can be computed as op(A)·op(B), transposing the flagged operands
+ * and packing op(B), or as (op(B)ᵀ·op(A)ᵀ)ᵀ, packing op(A)ᵀ and transposing the result. Packing costs far
+ * more than transposing, so the way that packs the smaller operand wins: e.g. dB = hᵀ·dY of a LoRA
+ * factor (h = x·A [tokens, r]) packs the [tokens, r] side instead of [tokens, out].
+ * Returns null when the direct way is the cheaper one.
+ */
+function transposedProduct(
+    backend: WasmBackendInternals, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean,
+    swap: (x: tf.TensorInfo) => tf.TensorInfo
+): tf.TensorInfo | null {
+    const [m, k] = transposeA ? [a.shape[1]!, a.shape[0]!] : [a.shape[0]!, a.shape[1]!];
+    const n = transposeB ? b.shape[0]! : b.shape[1]!;
+    const direct = (transposeA ? m * k : 0) + (transposeB ? n * k : 0) + PACK_COST * k * n;
+    const viaResult = (transposeA ? 0 : m * k) + (transposeB ? 0 : n * k) + m * n + PACK_COST * k * m;
+    if (viaResult >= direct || m * n * k === 0) return null;
+    const left = transposeB ? b : swap(b); // [n, k]
+    const right = transposeA ? a : swap(a); // [k, m]
+    const resultT = backend.makeOutput([n, m], "float32");
+    matMul2d(backend, left, right, resultT, n, k, m);
+    const result = swap(resultT); // [m, n]
+    for (const t of [left, right, resultT]) if (t !== a && t !== b) backend.disposeData(t.dataId);
+    return result;
+}
+
+/** x with its last two dimensions swapped, through the shipped Transpose kernel (a new tensor). */
+function swapLastTwo(x: tf.TensorInfo, backend: unknown, transpose: KernelFn): tf.TensorInfo {
+    const perm = x.shape.map((_, i) => i);
+    perm[perm.length - 1] = perm.length - 2;
+    perm[perm.length - 2] = perm.length - 1;
+    return transpose({ inputs: { x }, backend, attrs: { perm } }) as tf.TensorInfo;
 }
 
 // ---- Slice / Unpack ---------------------------------------------------------------------------
