@@ -134,15 +134,16 @@ function weightedCrossEntropy(logits: tf.Tensor2D, targets: Int32Array, weights:
     const loss = tf.customGrad((...args) => {
         const [x, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
         const shifted = tf.sub(x, tf.max(x, -1, true)); // [N, vocab]
-        const logSumExp = tf.log(tf.sum(tf.exp(shifted), -1, true)); // [N, 1]
+        const exps = tf.exp(shifted); // once: the wasm Exp kernel is slow on [N, vocab]
+        const sumExp = tf.sum(exps, -1, true); // [N, 1]
         const flatIndex = tf.tensor1d(targets.map((t, row) => row * vocab + t), "int32");
         const targetLogit = tf.gather(tf.reshape(shifted, [-1]), flatIndex); // [N]
-        const perToken = tf.sub(tf.reshape(logSumExp, [-1]), targetLogit);
-        save([shifted, logSumExp]);
+        const perToken = tf.sub(tf.reshape(tf.log(sumExp), [-1]), targetLogit);
+        save([tf.div(exps, sumExp)]); // softmax, for the gradient
         return {
             value: tf.sum(tf.mul(perToken, tf.tensor1d(weights))),
             gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-                const softmax = tf.exp(tf.sub(saved[0]!, saved[1]!));
+                const softmax = saved[0]!;
                 const oneHot = tf.oneHot(tf.tensor1d(targets, "int32"), vocab, 1, 0, "float32");
                 // tensors made here, not captured: the forward's tidy has disposed its own by now
                 return tf.mul(tf.sub(softmax, oneHot), tf.mul(tf.tensor2d(weights, [rows, 1]), dy));

@@ -28,6 +28,8 @@ const cases: Record<string, () => tf.Tensor> = {
     "strided slice": () => tf.slice(t([6, 9, 5], 9), [1, 2, 1], [3, 4, 3]),
     "contiguous slice": () => tf.slice(t([6, 9, 5], 9), [2, 0, 0], [2, 9, 5]),
     "unstack": () => tf.stack(tf.unstack(t([6, 9, 5], 10), 1), 0),
+    "gather rows": () => tf.gather(t([6, 4], 15), tf.tensor1d([5, 0, 0, 3], "int32")),
+    "gather along a middle axis": () => tf.gather(t([3, 6, 4], 16), tf.tensor2d([[5, 0], [2, 2]], [2, 2], "int32"), 1),
     "unsorted segment sum": () => tf.unsortedSegmentSum(t([6, 4], 11), tf.tensor1d([0, 3, 3, 1, 5, 0], "int32"), 7),
     "gather gradient": () => tf.grad((e: tf.Tensor) => tf.sum(tf.square(tf.gather(e, tf.tensor1d([1, 1, 4, 0], "int32")))))(t([6, 5], 12)),
     "one-hot as float32": () => tf.oneHot(tf.tensor1d([3, 0, 5, -1], "int32"), 6, 2.5, -0.5, "float32"),
