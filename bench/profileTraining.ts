@@ -1,10 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
-import { randomLlamaWeights } from "../src/model/weights.js";
-import { AdamW } from "../src/train/adamw.js";
 import { setupEngine } from "../src/train/engine/backend.js";
-import { constantLearningRate } from "../src/train/schedule.js";
-import { fullTrainable, loraTrainable, trainStep } from "../src/train/trainStep.js";
-import { syntheticBatch, TRAINING_CASES } from "./trainingShapes.js";
+import { trainStep } from "../src/train/trainStep.js";
+import { prepareTrainingCase } from "./trainingCase.js";
+import { TRAINING_CASES } from "./trainingShapes.js";
 
 /**
  * Where a training step's time goes, per tfjs kernel: `node dist/bench/profileTraining.js <case index>`.
@@ -12,19 +10,12 @@ import { syntheticBatch, TRAINING_CASES } from "./trainingShapes.js";
  * (autograd bookkeeping, gradient read-back, the optimizer) is reported as one line.
  */
 const c = TRAINING_CASES[Number(process.argv[2] ?? 0)]!;
-await setupEngine();
-const base = randomLlamaWeights(c.hp, 1);
-const model = c.mode === "lora"
-    ? loraTrainable(c.hp, base, { rank: c.loraRank, alpha: c.loraAlpha, targets: ["q", "k", "v", "o"], seed: 2 })
-    : fullTrainable(c.hp, base);
-const optimizer = new AdamW(model.variables, { schedule: constantLearningRate(1e-3) });
-const { inputs, targets, lossMask } = syntheticBatch(c);
-const batch = { batchSize: c.batchSize, seqLen: c.seqLen, inputs, targets, lossMask, scoredTokens: lossMask.reduce((a, b) => a + b, 0) };
-trainStep(model, optimizer, [batch]); // warm-up
+const { model, optimizer, microBatches } = prepareTrainingCase(c, await setupEngine());
+trainStep(model, optimizer, microBatches); // warm-up
 
 const start = performance.now();
 const profile = await tf.profile(() => {
-    trainStep(model, optimizer, [batch]);
+    trainStep(model, optimizer, microBatches);
 });
 const stepMs = performance.now() - start;
 const byKernel = new Map<string, { ms: number; calls: number }>();

@@ -30,7 +30,7 @@ export async function runTrainingBench(): Promise<void> {
             : "–";
         const stableTensors = tfjs !== null && new Set(tfjs.numTensors).size === 1 ? "constant" : "CHANGING";
         console.log([
-            c.name, c.mode, `${c.batchSize}×${c.seqLen}`,
+            c.name, c.mode, `${c.batchSize}×${c.seqLen}${tfjs !== null && tfjs.microBatch < c.batchSize ? ` (${tfjs.microBatch} per pass)` : ""}`,
             tfjs === null ? "failed" : rate(tfjs),
             rate(torch),
             ratio,
