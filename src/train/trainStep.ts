@@ -133,20 +133,22 @@ function weightedCrossEntropy(logits: tf.Tensor2D, targets: Int32Array, weights:
     const [rows, vocab] = logits.shape;
     const loss = tf.customGrad((...args) => {
         const [x, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
-        const shifted = tf.sub(x, tf.max(x, -1, true)); // [N, vocab]
-        const exps = tf.exp(shifted); // once: the wasm Exp kernel is slow on [N, vocab]
-        const sumExp = tf.sum(exps, -1, true); // [N, 1]
+        // No exp over [N, vocab] (the wasm Exp kernel is slow): the Softmax kernel subtracts the row max m,
+        // so its largest probability is 1 / Σ exp(x − m), whose −log is the shifted log-sum-exp.
+        const rowMax = tf.max(x, -1); // [N]
+        const softmax = tf.softmax(x); // [N, vocab]
+        const shiftedLogSumExp = tf.neg(tf.log(tf.max(softmax, -1))); // [N]
         const flatIndex = tf.tensor1d(targets.map((t, row) => row * vocab + t), "int32");
-        const targetLogit = tf.gather(tf.reshape(shifted, [-1]), flatIndex); // [N]
-        const perToken = tf.sub(tf.reshape(tf.log(sumExp), [-1]), targetLogit);
-        save([tf.div(exps, sumExp)]); // softmax, for the gradient
+        const targetLogit = tf.gather(tf.reshape(x, [-1]), flatIndex); // [N]
+        const perToken = tf.sub(shiftedLogSumExp, tf.sub(targetLogit, rowMax));
+        save([softmax]);
         return {
             value: tf.sum(tf.mul(perToken, tf.tensor1d(weights))),
             gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-                const softmax = saved[0]!;
+                const probabilities = saved[0]!;
                 const oneHot = tf.oneHot(tf.tensor1d(targets, "int32"), vocab, 1, 0, "float32");
                 // tensors made here, not captured: the forward's tidy has disposed its own by now
-                return tf.mul(tf.sub(softmax, oneHot), tf.mul(tf.tensor2d(weights, [rows, 1]), dy));
+                return tf.mul(tf.sub(probabilities, oneHot), tf.mul(tf.tensor2d(weights, [rows, 1]), dy));
             }
         };
     });
