@@ -129,7 +129,7 @@ function batchMatMul({ inputs, backend: rawBackend, attrs }: KernelArgs, transpo
     const out = backend.makeOutput([...outBatch, m, n], "float32");
     const batchCount = tf.util.sizeFromShape(outBatch);
 
-    if (tf.util.sizeFromShape(batchB) === 1 && m * k > 0) {
+    if (tf.util.sizeFromShape(batchB) === 1 && m * k * n > 0) {
         // A shared right operand: every batch entry of a is one tall 2-D product (a is contiguous).
         matMul2d(backend, a, b, out, batchCount * m, k, n);
     } else if (m * k * n > 0) {
