@@ -78,7 +78,8 @@ function baseMatMul(x: tf.Tensor2D, weight: tf.Tensor2D, f16Inputs: boolean): tf
 /** y = x·W + Σ scale·(x·a)·b over the adapters on this weight. */
 function linear(x: tf.Tensor2D, block: BlockWeights, lora: BlockLora | undefined, target: LoraTarget, f16Inputs: boolean): tf.Tensor2D {
     let y = baseMatMul(x, block[loraTargetWeight[target]], f16Inputs);
-    for (const f of lora?.[target] ?? []) y = tf.add(y, tf.mul(tf.matMul(tf.matMul(x, f.a), f.b), f.scale)) as tf.Tensor2D;
+    // scale folded into b ([r, out]), the smallest tensor of the product
+    for (const f of lora?.[target] ?? []) y = tf.add(y, tf.matMul(tf.matMul(x, f.a), tf.mul(f.b, f.scale))) as tf.Tensor2D;
     return y;
 }
 
