@@ -61,7 +61,7 @@ export function registryIdOf(backend: WasmBackendInternals, t: TensorInfo): numb
     return record.id;
 }
 
-export function memoryOffsetOf(backend: WasmBackendInternals, t: TensorInfo): number {
+function memoryOffsetOf(backend: WasmBackendInternals, t: TensorInfo): number {
     const record = backend.dataIdMap.get(t.dataId);
     if (record === undefined) throw new Error("tensor is not on the wasm backend");
     return record.memoryOffset;
