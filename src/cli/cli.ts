@@ -7,6 +7,7 @@ import { registerBuildPoolCommand } from "./commands/buildPoolCommand.js";
 import { registerServeCommand } from "./commands/serveCommand.js";
 import { registerChatCommand } from "./commands/chatCommand.js";
 import { registerBlendCommand } from "./commands/blendCommand.js";
+import { registerPretrainCommand } from "./commands/pretrainCommand.js";
 import { CrayonError } from "../errors.js";
 
 /** Builds the `crayon` program: one register function per subcommand file. */
@@ -22,6 +23,7 @@ export function createProgram(): Command {
     registerServeCommand(program);
     registerChatCommand(program);
     registerBlendCommand(program);
+    registerPretrainCommand(program);
     return program;
 }
 

@@ -1,0 +1,75 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import type { Command } from "commander";
+import { CrayonError } from "../../errors.js";
+import { ensureRealExit } from "../../train/engine/memoryGuard.js";
+import type { PretrainConfig } from "../../train/pretrainConfig.js";
+import { pretrain } from "../../train/pretrainer.js";
+import { SHIPPED_MODELS } from "../../train/shippedModels.js";
+import { projectRoot } from "../../version.js";
+import { integerOption } from "../optionValues.js";
+import { TrainingProgress } from "../trainingProgress.js";
+
+interface PretrainCommandOptions {
+    config: string;
+    out?: string;
+    workDir?: string;
+    resume: boolean;
+    steps?: string;
+}
+
+async function readConfig(name: string): Promise<PretrainConfig> {
+    if (name === "device" || name === "server") return SHIPPED_MODELS[name];
+    let text: string;
+    try {
+        text = await readFile(name, "utf8");
+    } catch {
+        throw new CrayonError(`--config: "${name}" is neither device, server nor a readable JSON file`);
+    }
+    try {
+        return JSON.parse(text) as PretrainConfig;
+    } catch (error) {
+        throw new CrayonError(`${name}: not valid JSON (${(error as Error).message})`);
+    }
+}
+
+/** `crayon pretrain`: trains a llama model from scratch on a world benchmark's corpus. */
+export function registerPretrainCommand(program: Command): void {
+    program
+        .command("pretrain")
+        .description("pre-train a llama model from scratch (tokenizer included) on a generated world's corpus and export it as GGUF")
+        .option("--config <device|server|file.json>", "a shipped model configuration or a PretrainConfig JSON file", "device")
+        .option("--out <gguf>", "exported model (default models/<config>.gguf)")
+        .option("--work-dir <dir>", "initial model and checkpoints (default .checkpoints/pretrain/<config name>)")
+        .option("--resume", "continue from the newest checkpoint in the work folder", false)
+        .option("--steps <N>", "override the number of optimizer steps")
+        .action(async (options: PretrainCommandOptions) => {
+            const base = await readConfig(options.config);
+            const config = options.steps === undefined ? base : { ...base, steps: integerOption(options.steps, "--steps", 1) };
+            const label = options.config === "device" || options.config === "server" ? options.config : config.name;
+            const out = options.out ?? path.join(projectRoot, "models", `${label}.gguf`);
+            const workDir = options.workDir ?? path.join(projectRoot, ".checkpoints", "pretrain", config.name);
+            const exit = ensureRealExit(`pretrain ${config.name}`);
+            let progress: TrainingProgress | null = null;
+            const started = performance.now();
+            const result = await pretrain(config, {
+                out,
+                workDir,
+                resume: options.resume,
+                onStart: (info) => {
+                    process.stderr.write(
+                        `${config.name}: ${(info.parameters / 1e6).toFixed(2)} M parameters, ${info.sequences} sequences of ≤ ${info.seqLen} tokens, ` +
+                            `batch ${config.batchSize} (${info.microBatch} per pass × ${info.accumulationSteps})` +
+                            (info.startStep > 0 ? `, resuming at step ${info.startStep}` : "") + "\n"
+                    );
+                    progress = new TrainingProgress(config.name, info.totalSteps, info.startStep);
+                },
+                onTick: (tick) => progress?.update(tick)
+            }).finally(() => (progress as TrainingProgress | null)?.stop());
+            const minutes = (performance.now() - started) / 60_000;
+            process.stdout.write(
+                `${config.name}: ${result.steps} steps, final loss ${result.finalLoss.toFixed(4)}, ${result.trainingTokens} training tokens, ${minutes.toFixed(1)} min this run → ${out}\n`
+            );
+            exit.markComplete();
+        });
+}

@@ -1,0 +1,41 @@
+import cliProgress from "cli-progress";
+
+/** What a training loop reports after each step. */
+export interface TrainingTick {
+    step: number;
+    /** mean loss of the step, nats per scored token */
+    loss: number;
+    /** tokens processed per second, averaged since the run (or resume) started */
+    tokensPerSecond: number;
+}
+
+/**
+ * A live progress bar for a training run: step, loss, tokens/s, ETA. On a terminal it redraws in
+ * place; in a log (CI, pipes) it prints a line every few seconds instead.
+ */
+export class TrainingProgress {
+    private readonly bar: cliProgress.SingleBar;
+
+    constructor(label: string, totalSteps: number, startStep = 0) {
+        this.bar = new cliProgress.SingleBar(
+            {
+                format: `${label} {bar} {value}/{total} steps | loss {loss} | {tokensPerSecond} tok/s | ETA {eta_formatted}`,
+                noTTYOutput: true,
+                notTTYSchedule: 10_000,
+                etaBuffer: 50,
+                hideCursor: true,
+                stream: process.stderr
+            },
+            cliProgress.Presets.shades_classic
+        );
+        this.bar.start(totalSteps, startStep, { loss: "-", tokensPerSecond: "-" });
+    }
+
+    update({ step, loss, tokensPerSecond }: TrainingTick): void {
+        this.bar.update(step, { loss: loss.toFixed(4), tokensPerSecond: tokensPerSecond.toFixed(0) });
+    }
+
+    stop(): void {
+        this.bar.stop();
+    }
+}

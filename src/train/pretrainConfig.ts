@@ -1,0 +1,33 @@
+import type { GgmlType } from "../gguf/constants.js";
+
+/** Everything that determines a pre-training run; the same config and seed give the same model. */
+export interface PretrainConfig {
+    /** model name written into the GGUF, e.g. "crayon-device" */
+    name: string;
+    model: {
+        embeddingLength: number; // d
+        blockCount: number;
+        headCount: number;
+        headCountKv: number;
+        feedForwardLength: number;
+        contextLength: number; // tokens
+        tiedOutput: boolean;
+    };
+    /** vocabulary pieces learnt from the corpus (the vocabulary adds 3 control and 256 byte tokens) */
+    vocabPieces: number;
+    /** benchmark whose `pretrain` corpus the model learns */
+    benchmark: string;
+    steps: number;
+    batchSize: number; // sequences per step
+    /** longest sequence in tokens; shorter batches use the shortest multiple of 8 that fits */
+    maxSeqLen: number;
+    learningRate: number; // peak, after warm-up
+    minLearningRate: number; // cosine floor
+    warmupSteps: number;
+    weightDecay: number; // decoupled (AdamW), on matrices only
+    clipNorm: number; // global gradient norm
+    seed: number;
+    checkpointEvery: number; // steps
+    /** storage type of the exported matrices */
+    matrixType: GgmlType.F32 | GgmlType.F16;
+}

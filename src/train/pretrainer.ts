@@ -1,0 +1,260 @@
+import * as tf from "@tensorflow/tfjs";
+import { mkdir } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { CrayonError } from "../errors.js";
+import { loadBenchmark } from "../data/benchmark/loadBenchmark.js";
+import { questionKey, type QaItem } from "../data/item.js";
+import { answerContinuation, formatPrompt, OPTION_LETTERS } from "../data/prompt.js";
+import { createRng } from "../data/random.js";
+import { LLAMA_ARCHITECTURE } from "../gguf/constants.js";
+import { readGguf } from "../gguf/reader.js";
+import { validateLlamaModel } from "../gguf/validate.js";
+import { readLlamaHparams, type LlamaHparams } from "../model/hparams.js";
+import { tokenizerMetadataOf, writeLlamaModel } from "../model/modelFile.js";
+import { disposeWeights, randomLlamaWeights, weightsFromGguf } from "../model/weights.js";
+import { ItemEncoder } from "../runtime/encode.js";
+import { LlamaRuntime } from "../runtime/llama.js";
+import { learnSpmPieces } from "../tokenizer/learnPieces.js";
+import { buildSpmVocab, spmVocabMetadata, SPM_SPACE } from "../tokenizer/spmVocab.js";
+import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
+import type { PretrainConfig } from "./pretrainConfig.js";
+import { fittingSeqLen, itemSequence, packBatch, type TokenBatch, type TrainingSequence } from "./sequences.js";
+import { AdamW } from "./adamw.js";
+import { setupEngine } from "./engine/backend.js";
+import { engineMemoryLimit, parameterCount, planBatch } from "./engine/memoryGuard.js";
+import { disposeTrainable, fullTrainable, splitBatch, trainStep, type TrainableModel } from "./trainStep.js";
+import type { TrainingTick } from "../cli/trainingProgress.js";
+
+export interface PretrainRun {
+    /** the exported GGUF */
+    out: string;
+    /** initial model (holds the tokenizer) and checkpoints */
+    workDir: string;
+    /** continue from the newest checkpoint in workDir */
+    resume: boolean;
+    /** stop (after checkpointing) once this step is reached — lets tests interrupt a run */
+    stopAtStep?: number;
+    onStart?: (info: PretrainStart) => void;
+    onTick?: (tick: TrainingTick) => void;
+}
+
+export interface PretrainStart {
+    startStep: number;
+    totalSteps: number;
+    sequences: number;
+    seqLen: number; // tokens per row of a batch
+    parameters: number;
+    microBatch: number; // sequences per forward/backward pass (the memory guard's plan)
+    accumulationSteps: number; // micro-batches per optimizer step
+}
+
+export interface PretrainResult {
+    finished: boolean;
+    steps: number;
+    /** scored tokens seen over the whole run */
+    trainingTokens: number;
+    finalLoss: number;
+    hp: LlamaHparams;
+}
+
+interface CheckpointMeta {
+    config: PretrainConfig;
+    lossHistory: number[];
+    trainingTokens: number;
+    optimizerStep: number;
+}
+
+/** Weights and AdamW moments as checkpoint arrays, by variable index (the order is fixed by the model). */
+function trainingState(model: TrainableModel, optimizer: AdamW): Map<string, Float32Array> {
+    const arrays = new Map<string, Float32Array>();
+    const { moments } = optimizer.state();
+    model.variables.forEach((variable, i) => {
+        arrays.set(`param/${i}`, variable.dataSync() as Float32Array);
+        arrays.set(`m/${i}`, moments[i]!.m);
+        arrays.set(`v/${i}`, moments[i]!.v);
+    });
+    return arrays;
+}
+
+function restoreTrainingState(model: TrainableModel, optimizer: AdamW, arrays: Map<string, Float32Array>, step: number, where: string): void {
+    const array = (name: string, size: number): Float32Array => {
+        const values = arrays.get(name);
+        if (values === undefined || values.length !== size) throw new CrayonError(`${where}: checkpoint array ${name} is missing or has the wrong size`);
+        return values;
+    };
+    const moments = model.variables.map((variable, i) => {
+        variable.assign(tf.tensor(array(`param/${i}`, variable.size), variable.shape, "float32"));
+        return { name: variable.name, m: array(`m/${i}`, variable.size), v: array(`v/${i}`, variable.size) };
+    });
+    optimizer.restore({ step, moments });
+}
+
+/** No user-task or out-of-scope test question may be in a pre-training corpus. */
+function assertNoTestLeak(pretrain: QaItem[], tests: QaItem[], benchmark: string): void {
+    const testKeys = new Set(tests.map(questionKey));
+    const testIds = new Set(tests.map((t) => t.id));
+    const leaked = pretrain.find((item) => testIds.has(item.id) || testKeys.has(questionKey(item)));
+    if (leaked) throw new CrayonError(`benchmark ${benchmark}: pre-training item ${leaked.id} is also a test item`);
+}
+
+function itemText(item: QaItem): string {
+    return `${formatPrompt(item)}${answerContinuation(item.answer)}`;
+}
+
+/** The pieces, plus " A"…" H" as single pieces: an option is scored by its letter's one token. */
+function vocabularyPieces(corpus: QaItem[], pieceCount: number): string[] {
+    const pieces = learnSpmPieces(corpus.map(itemText), { pieceCount });
+    for (const letter of OPTION_LETTERS) {
+        for (const piece of [letter, SPM_SPACE + letter]) if (!pieces.includes(piece)) pieces.push(piece);
+    }
+    return pieces;
+}
+
+function hparamsFor(config: PretrainConfig, vocabSize: number): LlamaHparams {
+    const { model } = config;
+    const headDim = model.embeddingLength / model.headCount;
+    return {
+        architecture: LLAMA_ARCHITECTURE,
+        vocabSize,
+        contextLength: model.contextLength,
+        embeddingLength: model.embeddingLength,
+        blockCount: model.blockCount,
+        feedForwardLength: model.feedForwardLength,
+        headCount: model.headCount,
+        headCountKv: model.headCountKv,
+        headDim,
+        ropeDimensionCount: headDim,
+        ropeFreqBase: 10000,
+        rmsEpsilon: 1e-5,
+        tiedOutput: model.tiedOutput
+    };
+}
+
+/**
+ * Which sequences form batch `step`: epoch e visits all sequences in a permutation seeded by (seed, e).
+ * A pure function of the step, so a resumed run sees exactly the batches an uninterrupted one would.
+ */
+function batchOrder(count: number, batchSize: number, seed: number): (step: number) => number[] {
+    const permutations = new Map<number, number[]>();
+    const permutation = (epoch: number): number[] => {
+        let order = permutations.get(epoch);
+        if (order === undefined) {
+            order = createRng(`pretrain:${seed}:${epoch}`).shuffle(Array.from({ length: count }, (_, i) => i));
+            permutations.clear();
+            permutations.set(epoch, order);
+        }
+        return order;
+    };
+    return (step) =>
+        Array.from({ length: batchSize }, (_, j) => {
+            const position = step * batchSize + j;
+            return permutation(Math.floor(position / count))[position % count]!;
+        });
+}
+
+/** Pre-trains a llama model from scratch on a benchmark's corpus, checkpointed and resumable. */
+export async function pretrain(config: PretrainConfig, run: PretrainRun): Promise<PretrainResult> {
+    const benchmark = await loadBenchmark(config.benchmark);
+    const corpus = benchmark.pretrain;
+    if (corpus === undefined || corpus.length === 0) {
+        throw new CrayonError(`benchmark ${config.benchmark} has no pre-training corpus (only generated-world benchmarks do)`);
+    }
+    assertNoTestLeak(corpus, [...benchmark.userTasks.flatMap((t) => t.test), ...benchmark.outOfScope], config.benchmark);
+
+    const info = await setupEngine();
+    await mkdir(run.workDir, { recursive: true });
+    const checkpointDir = path.join(run.workDir, "checkpoints");
+    const initPath = path.join(run.workDir, "init.gguf");
+    const checkpoint = run.resume ? await loadLatestCheckpoint<CheckpointMeta>(checkpointDir) : null;
+    if (checkpoint && JSON.stringify(checkpoint.meta.config) !== JSON.stringify(config)) {
+        throw new CrayonError(`${checkpointDir}: its checkpoint was made with a different configuration; remove the folder or run without --resume`);
+    }
+    if (!checkpoint || !existsSync(initPath)) {
+        const vocab = buildSpmVocab(vocabularyPieces(corpus, config.vocabPieces));
+        const hp = hparamsFor(config, vocab.tokens.length);
+        const weights = randomLlamaWeights(hp, config.seed);
+        await writeLlamaModel(initPath, { hp, weights, tokenizer: spmVocabMetadata(vocab), name: `${config.name}-init` });
+        disposeWeights(weights);
+    }
+    const initFile = await readGguf(initPath);
+
+    // tokenize through llama.cpp itself so that training and inference split text identically
+    const runtime = await LlamaRuntime.create({ threads: 1 });
+    let sequences: TrainingSequence[];
+    try {
+        const vocabModel = await runtime.loadModel(initPath, { vocabOnly: true });
+        const encoder = new ItemEncoder(vocabModel, initPath);
+        const eos = vocabModel.tokens.eos ?? undefined;
+        sequences = corpus.map((item) => itemSequence(encoder.encode(item), "all", eos));
+    } finally {
+        await runtime.dispose();
+    }
+    const seqLen = fittingSeqLen(sequences, config.maxSeqLen);
+
+    const hp = readLlamaHparams(initFile);
+    const plan = planBatch({ hp, mode: "full", seqLen, batchSize: config.batchSize }, engineMemoryLimit(info));
+    const model = fullTrainable(hp, await weightsFromGguf(initFile, hp));
+    const optimizer = new AdamW(model.variables, {
+        schedule: { peak: config.learningRate, floor: config.minLearningRate, warmupSteps: config.warmupSteps, totalSteps: config.steps },
+        weightDecay: config.weightDecay,
+        maxGradNorm: config.clipNorm
+    });
+    try {
+        let startStep = 0;
+        let lossHistory: number[] = [];
+        let trainingTokens = 0;
+        if (checkpoint) {
+            restoreTrainingState(model, optimizer, checkpoint.arrays, checkpoint.meta.optimizerStep, checkpointDir);
+            startStep = checkpoint.step;
+            lossHistory = checkpoint.meta.lossHistory;
+            trainingTokens = checkpoint.meta.trainingTokens;
+        }
+        run.onStart?.({
+            startStep,
+            totalSteps: config.steps,
+            sequences: sequences.length,
+            seqLen,
+            parameters: parameterCount(hp),
+            microBatch: plan.microBatch,
+            accumulationSteps: plan.accumulationSteps
+        });
+        const order = batchOrder(sequences.length, config.batchSize, config.seed);
+        const batchAt = (step: number): TokenBatch => packBatch(order(step).map((i) => sequences[i]!), seqLen);
+        const started = performance.now();
+        let tokensSinceStart = 0;
+        const lastStep = Math.min(config.steps, run.stopAtStep ?? config.steps);
+        for (let step = startStep; step < lastStep; step++) {
+            const batch = batchAt(step);
+            const { loss } = trainStep(model, optimizer, splitBatch(batch, plan.microBatch));
+            lossHistory.push(loss);
+            trainingTokens += batch.scoredTokens;
+            tokensSinceStart += batch.batchSize * batch.seqLen;
+            const done = step + 1;
+            run.onTick?.({ step: done, loss, tokensPerSecond: tokensSinceStart / ((performance.now() - started) / 1000) });
+            if (done % config.checkpointEvery === 0 || done === lastStep) {
+                await saveCheckpoint<CheckpointMeta>(checkpointDir, {
+                    step: done,
+                    meta: { config, lossHistory, trainingTokens, optimizerStep: optimizer.step },
+                    arrays: trainingState(model, optimizer)
+                });
+            }
+        }
+        const finished = lastStep === config.steps;
+        if (finished) {
+            await writeLlamaModel(run.out, {
+                hp,
+                weights: model.weights,
+                tokenizer: tokenizerMetadataOf(initFile),
+                name: config.name,
+                matrixType: config.matrixType
+            });
+            validateLlamaModel(await readGguf(run.out), { requireDecodable: true });
+        }
+        return { finished, steps: lastStep, trainingTokens, finalLoss: lossHistory.at(-1) ?? Number.NaN, hp };
+    } finally {
+        disposeTrainable(model);
+        disposeWeights(model.weights);
+    }
+}
+
