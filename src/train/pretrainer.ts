@@ -91,7 +91,7 @@ function restoreTrainingState(model: TrainableModel, optimizer: AdamW, arrays: M
 }
 
 /** No user-task or out-of-scope test question may be in a pre-training corpus. */
-function assertNoTestLeak(pretrain: QaItem[], tests: QaItem[], benchmark: string): void {
+export function assertNoTestLeak(pretrain: QaItem[], tests: QaItem[], benchmark: string): void {
     const testKeys = new Set(tests.map(questionKey));
     const testIds = new Set(tests.map((t) => t.id));
     const leaked = pretrain.find((item) => testIds.has(item.id) || testKeys.has(questionKey(item)));
@@ -103,7 +103,7 @@ function itemText(item: QaItem): string {
 }
 
 /** The pieces, plus " A"…" H" as single pieces: an option is scored by its letter's one token. */
-function vocabularyPieces(corpus: QaItem[], pieceCount: number): string[] {
+export function vocabularyPieces(corpus: QaItem[], pieceCount: number): string[] {
     const pieces = learnSpmPieces(corpus.map(itemText), { pieceCount });
     for (const letter of OPTION_LETTERS) {
         for (const piece of [letter, SPM_SPACE + letter]) if (!pieces.includes(piece)) pieces.push(piece);
