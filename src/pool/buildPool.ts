@@ -1,4 +1,4 @@
-import { mkdir, readdir, rm } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { CrayonError } from "../errors.js";
 import type { QaItem } from "../data/item.js";
@@ -21,7 +21,7 @@ import { createHiddenStateEmbedder } from "./hiddenStateEmbedder.js";
 import { clusterSizes, kMeans } from "./kmeans.js";
 import { fingerprintMismatch } from "./loadPool.js";
 import { POOL_FORMAT_VERSION, type PoolAdapter, type PoolBuildSettings, type PoolManifest } from "./manifest.js";
-import { adapterFile, adapterId, cacheDir, checkpointDir, readManifest, writeManifest } from "./poolFiles.js";
+import { adapterFile, adapterId, cacheDir, checkpointDir, readManifest, removeStaleTemporaries, writeManifest } from "./poolFiles.js";
 import { chooseClusterCount, silhouetteScore } from "./silhouette.js";
 import { dot } from "./vectors.js";
 
@@ -139,12 +139,6 @@ function checkResumable(previous: PoolManifest, baseModel: PoolManifest["baseMod
     if (differing.length > 0 || clustersDiffer || options.pooling !== previous.embedder.pooling) {
         const what = [...differing, ...(clustersDiffer ? ["clusters"] : []), ...(options.pooling !== previous.embedder.pooling ? ["pooling"] : [])];
         throw new CrayonError(`${options.outDir} holds a pool built with other settings (${what.join(", ")}); choose another --out, or delete it to rebuild`);
-    }
-}
-
-async function removeStaleTemporaries(outDir: string): Promise<void> {
-    for (const dir of [outDir, path.join(outDir, "adapters")]) {
-        for (const name of await readdir(dir)) if (name.endsWith(".tmp")) await rm(path.join(dir, name), { force: true });
     }
 }
 

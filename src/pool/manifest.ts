@@ -40,12 +40,13 @@ export interface PoolAdapter {
     targets: LoraTarget[];
     /** index into `centroids` */
     cluster: number;
-    /** training items in the cluster */
+    /** training items in the cluster (an imported adapter: the examples its centroid was computed from) */
     clusterSize: number;
     /** items per task (and per source) among the cluster's training items */
     tasks: Record<string, number>;
     sources: Record<string, number>;
-    training: {
+    /** absent for an imported adapter: it was trained elsewhere, so there is no loss curve */
+    training?: {
         steps: number;
         /** mean answer-token cross-entropy (nats) every `lossEvery` steps */
         lossCurve: number[];
@@ -58,6 +59,8 @@ export interface PoolAdapter {
         tokensPerSecond?: number;
         seconds?: number;
     };
+    /** an adapter trained elsewhere (`build-pool --from-adapters`): the file names (never paths) it and its examples came from */
+    imported?: { adapter: string; data: string };
 }
 
 export interface PoolManifest {
@@ -71,7 +74,8 @@ export interface PoolManifest {
     centroids: number[][];
     clustering: {
         k: number;
-        seed: number;
+        /** the k-means seed; absent for imported adapters (one cluster each, no k-means) */
+        seed?: number;
         /** fraction of items whose cluster's majority task group is their own (when groups are known) */
         purity?: number;
         silhouette?: number;
@@ -80,7 +84,7 @@ export interface PoolManifest {
         /** per cluster: size, tasks, sources, majority domain */
         clusters?: ClusterContents[];
     };
-    /** how the pool was built, so that re-running the same build resumes it and a different one is refused */
+    /** how the pool was built, so that re-running the same build resumes it and a different one is refused; absent for imported adapters */
     build?: PoolBuildSettings;
     /** the finished adapters; an interrupted build lists only the ones completely written */
     adapters: PoolAdapter[];
@@ -88,7 +92,7 @@ export interface PoolManifest {
 
 /** The settings of a `build-pool` run that decide what its adapters are. */
 export interface PoolBuildSettings {
-    /** benchmark name or definition file name, or "adapters" for a pool assembled from existing files */
+    /** benchmark name or definition file name */
     data: string;
     items: number;
     /** hash of the pool items' ids, in order */

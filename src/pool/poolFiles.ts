@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { CrayonError } from "../errors.js";
 import { writeFileAtomic } from "../fs/atomicWrite.js";
@@ -38,4 +38,11 @@ export async function readManifest(poolDir: string): Promise<PoolManifest | null
         throw new CrayonError(`${file}: pool format version ${String(manifest.formatVersion)}, but this Crayon reads version ${POOL_FORMAT_VERSION}; rebuild the pool`);
     }
     return manifest;
+}
+
+/** Deletes the `.tmp` files a killed run left beside the manifest and the adapters (nothing refers to them). */
+export async function removeStaleTemporaries(poolDir: string): Promise<void> {
+    for (const dir of [poolDir, path.join(poolDir, "adapters")]) {
+        for (const name of await readdir(dir)) if (name.endsWith(".tmp")) await rm(path.join(dir, name), { force: true });
+    }
 }

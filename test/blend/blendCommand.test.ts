@@ -2,13 +2,13 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "nod
 import os from "node:os";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readBlendInfo } from "../../src/blend/blendMetadata.js";
-import { runCli } from "../../src/cli/cli.js";
 import { readGguf } from "../../src/gguf/reader.js";
 import { validateLoraAdapter } from "../../src/gguf/validate.js";
 import { fingerprintBaseModel } from "../../src/pool/fingerprint.js";
 import { writeSyntheticPool } from "../../bench/syntheticPool.js";
+import { expectOneLineError, runCrayon } from "../cli/runCrayon.js";
 import { testItems, writeTestModel } from "../runtime/fixtures.js";
 
 let dir: string;
@@ -33,30 +33,8 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Runs `crayon <args>` in this process and collects what it prints and its exit code. */
-async function crayon(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    let stdout = "";
-    let stderr = "";
-    const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((stdout += String(chunk)), true));
-    const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => ((stderr += String(chunk)), true));
-    process.exitCode = 0;
-    try {
-        await runCli(["node", "crayon", "blend", "--model", modelPath, ...args]);
-    } finally {
-        out.mockRestore();
-        err.mockRestore();
-    }
-    const code = Number(process.exitCode ?? 0);
-    process.exitCode = 0;
-    return { code, stdout, stderr };
-}
-
-function expectOneLineError(result: { code: number; stdout: string; stderr: string }, pattern: RegExp): void {
-    expect(result.code).not.toBe(0);
-    expect(result.stdout).toBe("");
-    expect(result.stderr.trimEnd().split("\n")).toHaveLength(1);
-    expect(result.stderr).toMatch(pattern);
-}
+/** Runs `crayon blend --model <the test model> <args>`. */
+const crayon = (...args: string[]) => runCrayon(["blend", "--model", modelPath, ...args]);
 
 describe("crayon blend refuses bad input with one line and writes nothing", () => {
     it.each([

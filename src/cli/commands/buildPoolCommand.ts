@@ -6,9 +6,11 @@ import { loadBenchmark } from "../../data/benchmark/loadBenchmark.js";
 import { LORA_TARGETS, type LoraTarget } from "../../gguf/constants.js";
 import { buildPool } from "../../pool/buildPool.js";
 import { formatClusterTable } from "../../pool/clusterReport.js";
+import { importAdapters } from "../../pool/importAdapters.js";
 import { createLoraOptimization } from "../../pool/loraOptimization.js";
 import type { PoolManifest } from "../../pool/manifest.js";
 import { projectRoot } from "../../version.js";
+import { integerOption, positiveNumberOption } from "../optionValues.js";
 
 interface BuildPoolCommandOptions {
     model: string;
@@ -27,18 +29,12 @@ interface BuildPoolCommandOptions {
     seed: string;
     heldOut: string;
     out: string;
+    fromAdapters?: string[];
+    adapterData?: string[];
 }
 
-const positiveInteger = (name: string, value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new CrayonError(`--${name} must be a whole number ≥ 1, got "${value}"`);
-    return n;
-};
-const positiveNumber = (name: string, value: string): number => {
-    const n = Number(value);
-    if (!(n > 0) || !Number.isFinite(n)) throw new CrayonError(`--${name} must be a positive number, got "${value}"`);
-    return n;
-};
+/** What an import from existing adapters reads; every other option is about clustering and training. */
+const IMPORT_OPTIONS = ["model", "out", "pooling", "fromAdapters", "adapterData"];
 
 function parseTargets(value: string): LoraTarget[] {
     const targets = value.split(",").map((t) => t.trim()).filter(Boolean);
@@ -50,7 +46,7 @@ function parseTargets(value: string): LoraTarget[] {
 /** "auto", "auto:2-16", or a number of clusters. */
 function parseClusters(value: string): { clusters: number | "auto"; autoRange?: [number, number] } {
     const auto = /^auto(?::(\d+)-(\d+))?$/.exec(value);
-    if (auto === null) return { clusters: positiveInteger("clusters", value) };
+    if (auto === null) return { clusters: integerOption(value, "--clusters", 1) };
     return { clusters: "auto", autoRange: auto[1] === undefined ? undefined : [Number(auto[1]), Number(auto[2])] };
 }
 
@@ -75,7 +71,11 @@ export function registerBuildPoolCommand(program: Command): void {
         .option("--seed <n>", "seed of clustering, splits, initialisation and batch order", "1")
         .option("--held-out <share>", "share of each cluster's items kept for the base-vs-adapter loss", "0.1")
         .option("--out <dir>", "pool folder", path.join(projectRoot, "pools", "world"))
-        .action(async (options: BuildPoolCommandOptions) => {
+        .option("--from-adapters <files...>", "assemble the pool from existing GGUF LoRA adapters for --model instead of training: one cluster each")
+        .option("--adapter-data <files...>", "with --from-adapters: one examples file per adapter, in the same order (.jsonl or .csv: the data it was trained on, or a few examples of its task); its centroid is their mean embedding")
+        .action(async (options: BuildPoolCommandOptions, command: Command) => {
+            if (options.fromAdapters !== undefined) return importCommand(options, command);
+            if (options.adapterData !== undefined) throw new CrayonError("--adapter-data goes with --from-adapters (the adapters whose examples they are)");
             const benchmark = await loadBenchmark(options.benchmark, { dataDir: options.dataDir });
             if (options.steps !== undefined && options.epochs !== undefined) throw new CrayonError("give --steps or --epochs, not both");
             const { clusters, autoRange } = parseClusters(options.clusters);
@@ -92,14 +92,14 @@ export function registerBuildPoolCommand(program: Command): void {
                     clusters,
                     autoRange,
                     pooling: options.pooling,
-                    rank: positiveInteger("rank", options.rank),
-                    alpha: positiveNumber("alpha", options.alpha),
+                    rank: integerOption(options.rank, "--rank", 1),
+                    alpha: positiveNumberOption(options.alpha, "--alpha"),
                     targets: parseTargets(options.targets),
-                    ...(options.epochs !== undefined ? { epochs: positiveNumber("epochs", options.epochs) } : { steps: positiveInteger("steps", options.steps ?? "200") }),
-                    learningRate: positiveNumber("lr", options.lr),
-                    batchSize: positiveInteger("batch", options.batch),
-                    seqLen: positiveInteger("seq-len", options.seqLen),
-                    seed: positiveInteger("seed", options.seed),
+                    ...(options.epochs !== undefined ? { epochs: positiveNumberOption(options.epochs, "--epochs") } : { steps: integerOption(options.steps ?? "200", "--steps", 1) }),
+                    learningRate: positiveNumberOption(options.lr, "--lr"),
+                    batchSize: integerOption(options.batch, "--batch", 1),
+                    seqLen: integerOption(options.seqLen, "--seq-len", 1),
+                    seed: integerOption(options.seed, "--seed", 1),
                     heldOutShare,
                     createOptimization: createLoraOptimization,
                     events: progress.events()
@@ -110,6 +110,24 @@ export function registerBuildPoolCommand(program: Command): void {
                 progress.stop();
             }
         });
+}
+
+/** `--from-adapters`: the adapters are copied, not trained, so the training options would be silently ignored; refuse them. */
+async function importCommand(options: BuildPoolCommandOptions, command: Command): Promise<void> {
+    const ignored = command.options.filter((option) => !IMPORT_OPTIONS.includes(option.attributeName()) && command.getOptionValueSource(option.attributeName()) === "cli");
+    if (ignored.length > 0) throw new CrayonError(`--from-adapters imports the adapters as they are, without training; drop ${ignored.map((option) => option.long).join(", ")}`);
+    if (options.pooling !== "mean" && options.pooling !== "last") throw new CrayonError(`--pooling must be mean or last, got "${String(options.pooling)}"`);
+    const manifest = await importAdapters({
+        modelPath: options.model,
+        adapterPaths: options.fromAdapters ?? [],
+        dataPaths: options.adapterData ?? [],
+        outDir: options.out,
+        pooling: options.pooling,
+        onEmbedding: (done, total) => process.stderr.write(`embedded ${done}/${total} examples\n`)
+    });
+    const adapters = manifest.adapters.map((a) => `${a.id}: ${a.imported!.adapter} (rank ${a.rank}, alpha ${a.alpha}, ${a.targets.join(",")}), centroid of ${a.clusterSize} examples from ${a.imported!.data}\n`);
+    const { clusters = [], purity = 0 } = manifest.clustering;
+    process.stdout.write(`${adapters.join("")}${formatClusterTable({ clusters, purity })}${summary(manifest, options.out)}`);
 }
 
 /** One bar per adapter being trained and one for the whole pool (loss, tokens/s, ETA), on stderr. */
@@ -140,9 +158,9 @@ class PoolProgress {
             onTick: (_id, tick) => this.current?.update(tick.step, { loss: tick.loss.toFixed(4), tokensPerSecond: tick.tokensPerSecond.toFixed(0) }),
             onAdapterDone: (adapter) => {
                 if (this.current !== undefined) this.bars.remove(this.current);
-                this.overall?.increment(1, { tokensPerSecond: (adapter.training.tokensPerSecond ?? 0).toFixed(0) });
-                const { heldOutLossBase: before, heldOutLossAdapter: after } = adapter.training;
-                this.bars.log(`${adapter.id}: ${adapter.clusterSize} items, ${adapter.training.steps} steps${before === undefined ? "" : `, held-out loss ${before.toFixed(3)} → ${after!.toFixed(3)}`}\n`);
+                const { steps, tokensPerSecond, heldOutLossBase: before, heldOutLossAdapter: after } = adapter.training!; // trained by this build
+                this.overall?.increment(1, { tokensPerSecond: (tokensPerSecond ?? 0).toFixed(0) });
+                this.bars.log(`${adapter.id}: ${adapter.clusterSize} items, ${steps} steps${before === undefined ? "" : `, held-out loss ${before.toFixed(3)} → ${after!.toFixed(3)}`}\n`);
             }
         };
     }
