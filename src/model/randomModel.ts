@@ -18,6 +18,8 @@ export interface RandomModelSpec {
     seed: number;
     /** Vocabulary pieces after the byte tokens; default: lowercase letters, digits, punctuation and a few words. */
     pieces?: string[];
+    /** `general.name`; default "random-llama" */
+    name?: string;
 }
 
 /** Letters, digits and punctuation as single pieces, then whole words with all their prefixes. */
@@ -65,7 +67,7 @@ export async function writeRandomLlamaModel(path: string, spec: RandomModelSpec)
             hp,
             weights,
             tokenizer: spmVocabMetadata(vocab),
-            name: "random-llama",
+            name: spec.name ?? "random-llama",
             matrixType: spec.matrixType
         });
     } finally {

@@ -1,22 +1,22 @@
 import * as tf from "@tensorflow/tfjs";
 import { mkdir } from "node:fs/promises";
-import { existsSync } from "node:fs";
 import path from "node:path";
 import { CrayonError } from "../errors.js";
 import { loadBenchmark } from "../data/benchmark/loadBenchmark.js";
 import { questionKey, type QaItem } from "../data/item.js";
 import { answerContinuation, formatPrompt, OPTION_LETTERS } from "../data/prompt.js";
 import { createRng } from "../data/random.js";
-import { LLAMA_ARCHITECTURE } from "../gguf/constants.js";
+import { GgmlType } from "../gguf/constants.js";
 import { readGguf } from "../gguf/reader.js";
 import { validateLlamaModel } from "../gguf/validate.js";
 import { readLlamaHparams, type LlamaHparams } from "../model/hparams.js";
 import { tokenizerMetadataOf, writeLlamaModel } from "../model/modelFile.js";
-import { disposeWeights, randomLlamaWeights, weightsFromGguf } from "../model/weights.js";
+import { disposeWeights, weightsFromGguf } from "../model/weights.js";
+import { writeRandomLlamaModel } from "../model/randomModel.js";
 import { ItemEncoder } from "../runtime/encode.js";
 import { LlamaRuntime } from "../runtime/llama.js";
 import { learnSpmPieces } from "../tokenizer/learnPieces.js";
-import { buildSpmVocab, spmVocabMetadata, SPM_SPACE } from "../tokenizer/spmVocab.js";
+import { SPM_SPACE } from "../tokenizer/spmVocab.js";
 import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import type { PretrainConfig } from "./pretrainConfig.js";
 import { fittingSeqLen, itemSequence, packBatch, type TokenBatch, type TrainingSequence } from "./sequences.js";
@@ -111,26 +111,6 @@ export function vocabularyPieces(corpus: QaItem[], pieceCount: number): string[]
     return pieces;
 }
 
-function hparamsFor(config: PretrainConfig, vocabSize: number): LlamaHparams {
-    const { model } = config;
-    const headDim = model.embeddingLength / model.headCount;
-    return {
-        architecture: LLAMA_ARCHITECTURE,
-        vocabSize,
-        contextLength: model.contextLength,
-        embeddingLength: model.embeddingLength,
-        blockCount: model.blockCount,
-        feedForwardLength: model.feedForwardLength,
-        headCount: model.headCount,
-        headCountKv: model.headCountKv,
-        headDim,
-        ropeDimensionCount: headDim,
-        ropeFreqBase: 10000,
-        rmsEpsilon: 1e-5,
-        tiedOutput: model.tiedOutput
-    };
-}
-
 /**
  * Which sequences form batch `step`: epoch e visits all sequences in a permutation seeded by (seed, e).
  * A pure function of the step, so a resumed run sees exactly the batches an uninterrupted one would.
@@ -170,13 +150,15 @@ export async function pretrain(config: PretrainConfig, run: PretrainRun): Promis
     if (checkpoint && JSON.stringify(checkpoint.meta.config) !== JSON.stringify(config)) {
         throw new CrayonError(`${checkpointDir}: its checkpoint was made with a different configuration; remove the folder or run without --resume`);
     }
-    if (!checkpoint || !existsSync(initPath)) {
-        const vocab = buildSpmVocab(vocabularyPieces(corpus, config.vocabPieces));
-        const hp = hparamsFor(config, vocab.tokens.length);
-        const weights = randomLlamaWeights(hp, config.seed);
-        await writeLlamaModel(initPath, { hp, weights, tokenizer: spmVocabMetadata(vocab), name: `${config.name}-init` });
-        disposeWeights(weights);
-    }
+    // rebuilt on every start (it is a pure function of the config), so a checkpoint never meets another run's tokenizer
+    const { model: shape } = config;
+    await writeRandomLlamaModel(initPath, {
+        ...shape,
+        matrixType: GgmlType.F32,
+        seed: config.seed,
+        pieces: vocabularyPieces(corpus, config.vocabPieces),
+        name: `${config.name}-init`
+    });
     const initFile = await readGguf(initPath);
 
     // tokenize through llama.cpp itself so that training and inference split text identically
