@@ -1,13 +1,13 @@
 import { Command, CommanderError } from "commander";
 import { crayonVersion } from "../version.js";
 import { registerInfoCommand } from "./commands/infoCommand.js";
-import { registerPendingCommands } from "./commands/pendingCommands.js";
 import { registerBenchmarkCommand } from "./commands/benchmarkCommand.js";
 import { registerBuildPoolCommand } from "./commands/buildPoolCommand.js";
 import { registerServeCommand } from "./commands/serveCommand.js";
 import { registerChatCommand } from "./commands/chatCommand.js";
 import { registerBlendCommand } from "./commands/blendCommand.js";
 import { registerPretrainCommand } from "./commands/pretrainCommand.js";
+import { registerEvalCommand } from "./commands/evalCommand.js";
 import { CrayonError } from "../errors.js";
 
 /** Builds the `crayon` program: one register function per subcommand file. */
@@ -17,13 +17,13 @@ export function createProgram(): Command {
         .version(crayonVersion())
         .showHelpAfterError();
     registerInfoCommand(program);
-    registerPendingCommands(program);
     registerBenchmarkCommand(program);
     registerBuildPoolCommand(program);
     registerServeCommand(program);
     registerChatCommand(program);
     registerBlendCommand(program);
     registerPretrainCommand(program);
+    registerEvalCommand(program);
     return program;
 }
 

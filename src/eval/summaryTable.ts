@@ -1,0 +1,60 @@
+import { REPORTED_SHARES } from "./routingCurve.js";
+import { SWEPT_POLICIES, type EvalResults } from "./types.js";
+
+/** The terminal report: accuracy per method per task, then routing per policy (overall) and per task. */
+export function summaryTable(results: EvalResults): string {
+    const { config, tasks, summary } = results;
+    const out: string[] = [];
+    const server = config.server.kind === "spawned" ? config.server.model.path : config.server.url;
+    out.push(`crayon eval: ${config.benchmark.name} v${config.benchmark.version}, ${tasks.length} user tasks, k = ${config.kShot} examples, seed ${config.seed}`);
+    out.push(`device ${config.deviceModel.path} with pool ${config.pool.name} (${config.pool.adapters} adapters); server ${server}`);
+    out.push("");
+    out.push("Accuracy (%) on each task's test items");
+    const methodRows = config.methods.map((method) => [
+        method === "oracle" ? "oracle*" : method,
+        ...tasks.map((t) => percent(t.methods[method]!.accuracy)),
+        percent(summary.methods[method]!)
+    ]);
+    methodRows.push(["server", ...tasks.map((t) => percent(t.server.accuracy)), percent(summary.server)]);
+    out.push(...table(["method", ...tasks.map((t) => t.task), "mean"], methodRows));
+    if (config.methods.includes("oracle")) out.push("* oracle: the single pool adapter with the best test accuracy per task, chosen with the test labels: an upper reference, not a method");
+    out.push("");
+
+    const { routing } = summary;
+    out.push(`Hybrid routing, mean over tasks: device = ${config.hybridMethod} adapter; each task's ${routing.queries / tasks.length} queries are its test items + as many out-of-scope ones`);
+    out.push(...table(
+        ["policy", "device", ...REPORTED_SHARES.map((s) => `${Math.round(s * 100)}% server`), "server", "AUC", "APGR", "CPT(50%)"],
+        SWEPT_POLICIES.map((policy) => {
+            const p = routing.policies[policy];
+            return [policy, percent(routing.deviceAccuracy), ...p.atShares.map((a) => percent(a.accuracy)), percent(routing.serverAccuracy), percent(p.auc), ratio(p.apgr), `${percent(p.cpt50)}%`];
+        })
+    ));
+    out.push("accuracy (%) at a share of server calls; AUC over share 0…100%; APGR = (AUC − device)/(server − device); CPT(50%) = server calls needed to close half the gap");
+    out.push("");
+
+    out.push("Routing per task: AUC (%) / CPT(50%) per policy");
+    out.push(...table(
+        ["task", "device", "server", ...SWEPT_POLICIES],
+        tasks.map((t) => [
+            t.task, percent(t.routing.deviceAccuracy), percent(t.routing.serverAccuracy),
+            ...SWEPT_POLICIES.map((policy) => `${percent(t.routing.policies[policy].auc)} / ${percent(t.routing.policies[policy].cpt50)}%`)
+        ])
+    ));
+    out.push(`out-of-scope queries (${summary.outOfScope.queries}): server ${percent(summary.outOfScope.serverAccuracy)}%, device ${percent(summary.outOfScope.deviceAccuracy)}%`);
+    return `${out.join("\n")}\n`;
+}
+
+function percent(value: number): string {
+    return (100 * value).toFixed(1);
+}
+
+function ratio(value: number | null): string {
+    return value === null ? "-" : value.toFixed(2);
+}
+
+/** Columns padded to their widest cell: the first left-aligned, the numbers right-aligned. */
+function table(header: string[], rows: string[][]): string[] {
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+    const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ").trimEnd();
+    return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)];
+}
