@@ -224,6 +224,7 @@ export async function pretrain(config: PretrainConfig, run: PretrainRun): Promis
         }
         const finished = lastStep === config.steps;
         if (finished) {
+            await mkdir(path.dirname(run.out), { recursive: true });
             await writeLlamaModel(run.out, {
                 hp,
                 weights: model.weights,
