@@ -17,6 +17,8 @@ export interface TaskPlan {
     outOfScope: QaItem[];
     /** the routing set: the test items, then the out-of-scope queries */
     routingQueries: { item: QaItem; inScope: boolean }[];
+    /** shot candidates and test items left out because their prompt does not fit a model's context */
+    tooLong: { shots: number; test: number };
 }
 
 export interface EvalPlan {
@@ -25,24 +27,35 @@ export interface EvalPlan {
     serverItems: QaItem[];
     /** the distinct out-of-scope queries among them */
     outOfScopeItems: QaItem[];
+    /** out-of-scope queries left out because their prompt does not fit a model's context */
+    outOfScopeTooLong: number;
     /** progress units: items scored or embedded, blends, lorahub evaluations */
     totalUnits: number;
 }
 
-/** Draws each task's shots and out-of-scope queries, checks the options against the data, and sizes the work. */
-export function evalPlan(benchmark: Benchmark, pool: LoadedPool, options: EvalOptions): EvalPlan {
+/**
+ * Draws each task's shots and out-of-scope queries, checks the options against the data, and sizes the
+ * work. Items whose prompt does not `fit` the models' context (long passages of public data on a small
+ * model) are left out of every part before anything is drawn, and counted.
+ */
+export function evalPlan(benchmark: Benchmark, pool: LoadedPool, options: EvalOptions, fits: (item: QaItem) => boolean): EvalPlan {
     if (!options.methods.includes(options.hybridMethod)) {
         throw new CrayonError(`--hybrid-method ${options.hybridMethod} must be one of the evaluated --methods other than oracle (${options.methods.join(",")})`);
     }
-    const tasks = benchmark.userTasks.map((userTask): TaskPlan => {
+    const allOutOfScope = benchmark.outOfScope.filter(fits);
+    if (allOutOfScope.length === 0) throw new CrayonError(`${benchmark.file}: no out-of-scope query fits the models' context`);
+    const tasks = benchmark.userTasks.map((given): TaskPlan => {
+        const userTask = { task: given.task, shots: given.shots.filter(fits), test: given.test.filter(fits) };
+        if (userTask.test.length === 0) throw new CrayonError(`${benchmark.file}: no test item of ${given.task} fits the models' context`);
         const shots = drawShots(userTask, options.kShot, options.seed);
-        const outOfScope = drawOutOfScope(benchmark.outOfScope, userTask.task, userTask.test.length, options.seed);
+        const outOfScope = drawOutOfScope(allOutOfScope, userTask.task, userTask.test.length, options.seed);
         return {
             task: userTask.task,
             userTask,
             shots,
             outOfScope,
-            routingQueries: [...userTask.test.map((item) => ({ item, inScope: true })), ...outOfScope.map((item) => ({ item, inScope: false }))]
+            routingQueries: [...userTask.test.map((item) => ({ item, inScope: true })), ...outOfScope.map((item) => ({ item, inScope: false }))],
+            tooLong: { shots: given.shots.length - userTask.shots.length, test: given.test.length - userTask.test.length }
         };
     });
     const distinct = (items: QaItem[]) => [...new Map(items.map((item) => [item.id, item] as const)).values()];
@@ -61,5 +74,5 @@ export function evalPlan(benchmark: Benchmark, pool: LoadedPool, options: EvalOp
         + tasks.reduce((sum, t) => sum + t.outOfScope.length, 0)
         + embedded
         + serverItems.length;
-    return { tasks, serverItems, outOfScopeItems, totalUnits };
+    return { tasks, serverItems, outOfScopeItems, outOfScopeTooLong: benchmark.outOfScope.length - allOutOfScope.length, totalUnits };
 }

@@ -16,6 +16,7 @@ import { ServerClient } from "../runtime/serverClient.js";
 import { setupEngine } from "../train/engine/backend.js";
 import { runOracle, runTaskMethod, type DeviceSetup, type TaskMethodRun } from "./deviceMethods.js";
 import { DeviceScorer } from "./deviceScorer.js";
+import { fitsContexts } from "./contextFit.js";
 import { evalConfig } from "./evalConfig.js";
 import { evalPlan, type EvalPlan } from "./evalPlan.js";
 import { memoizedEmbed } from "./memoizedEmbedder.js";
@@ -28,8 +29,8 @@ import type { EvalMethod, EvalOptions, EvalResults, MethodResult, TaskResult } f
 /**
  * The customization benchmark: per user task, blend the pool from k examples with each method and score
  * the task's test items on the device; score them on the server; then sweep the routing policies over the
- * task's test items mixed with out-of-scope queries. Inputs are all checked before a model is loaded or a
- * server started. The server answers in its own process while the device works, so the two use a core each.
+ * task's test items mixed with out-of-scope queries. Inputs are all checked before a server is started or
+ * anything is written. The server answers in its own process while the device works, so the two use a core each.
  */
 export async function runEval(options: EvalOptions): Promise<EvalResults> {
     const startedAt = new Date();
@@ -38,19 +39,26 @@ export async function runEval(options: EvalOptions): Promise<EvalResults> {
     if (benchmark.userTasks.length === 0) throw new CrayonError(`${benchmark.file}: the benchmark has no user tasks to evaluate`);
     if (benchmark.outOfScope.length === 0) throw new CrayonError(`${benchmark.file}: the benchmark has no out-of-scope queries, which the routing evaluation needs`);
     const pool = await loadPool(options.poolDir, { baseModelPath: options.modelPath });
-    if ("modelPath" in options.server) validateLlamaModel(await readGguf(options.server.modelPath));
-    const plan = evalPlan(benchmark, pool, options);
-    const progress = new ProgressCounter(plan.totalUnits, options.onProgress);
-    await mkdir(path.join(options.out, "adapters"), { recursive: true });
-    clock.end("load");
+    const serverModelPath = "modelPath" in options.server ? options.server.modelPath : undefined;
+    const serverContextSize = serverModelPath === undefined ? undefined : validateLlamaModel(await readGguf(serverModelPath)).contextLength;
 
     const runtime = await LlamaRuntime.create({ threads: options.threads });
     let server: ServerProcess | undefined;
     let embeddingModel: LoadedLlamaModel | undefined;
     try {
+        const model = await runtime.loadModel(options.modelPath);
+        const serverVocabulary = serverModelPath === undefined ? undefined : await runtime.loadModel(serverModelPath, { vocabOnly: true });
+        const contexts = [{ tokenizer: model, contextSize: model.trainContextSize }];
+        if (serverVocabulary !== undefined) contexts.push({ tokenizer: serverVocabulary, contextSize: serverContextSize! });
+        const plan = evalPlan(benchmark, pool, options, fitsContexts(contexts));
+        await serverVocabulary?.dispose();
+        const progress = new ProgressCounter(plan.totalUnits, options.onProgress);
+        await mkdir(path.join(options.out, "adapters"), { recursive: true });
+        clock.end("load");
+
         progress.stage("starting the server");
         const apiKey = "apiKey" in options.server ? options.server.apiKey : undefined;
-        server = "modelPath" in options.server ? await startServerProcess(options.server.modelPath, { threads: options.threads }) : undefined;
+        server = serverModelPath === undefined ? undefined : await startServerProcess(serverModelPath, { threads: options.threads });
         const baseUrl = server?.baseUrl ?? ("url" in options.server ? options.server.url.replace(/\/+$/, "") : "");
         const modelId = server?.modelId ?? (await servedModelId(baseUrl, apiKey));
         const config = await evalConfig(options, benchmark, pool, modelId);
@@ -59,8 +67,7 @@ export async function runEval(options: EvalOptions): Promise<EvalResults> {
         const serverScoring = scoreOnServer(client, plan, progress);
         serverScoring.catch(() => undefined); // awaited below; a failure must not go unhandled while the device works
 
-        progress.stage("loading the device model");
-        const model = await runtime.loadModel(options.modelPath);
+        progress.stage("loading the embedder");
         // one batched tfjs pass embeds many texts at once, as the pool was built; llama.cpp would need one evaluation per token for mean pooling
         await setupEngine();
         embeddingModel = await loadLlamaModel(options.modelPath);
@@ -100,7 +107,7 @@ export async function runEval(options: EvalOptions): Promise<EvalResults> {
         }
         clock.end("out-of-scope device scoring");
         progress.stage("waiting for the server");
-        const serverScores = await serverScoring;
+        const { scores: serverScores, seconds: serverSeconds } = await serverScoring;
         clock.end("waiting for the server");
 
         const tasks = plan.tasks.map((task, t): TaskResult => {
@@ -116,6 +123,7 @@ export async function runEval(options: EvalOptions): Promise<EvalResults> {
                 methods,
                 server: { accuracy: accuracyOf(serverOnTest), correct: serverOnTest.filter((s) => s.correct).length, choices: serverOnTest.map((s) => s.choice) },
                 outOfScopeDeviceAccuracy: accuracyOf(outOfScopeDevice[t]!),
+                tooLong: task.tooLong,
                 routing: { ...routingResult(records), records }
             };
         });
@@ -128,10 +136,10 @@ export async function runEval(options: EvalOptions): Promise<EvalResults> {
             summary: {
                 methods: Object.fromEntries(options.methods.map((m) => [m, mean(tasks.map((t) => t.methods[m]!.accuracy))])),
                 server: mean(tasks.map((t) => t.server.accuracy)),
-                outOfScope: { queries: outOfScopeServer.length, serverAccuracy: accuracyOf(outOfScopeServer), deviceAccuracy: mean(tasks.map((t) => t.outOfScopeDeviceAccuracy)) },
+                outOfScope: { queries: outOfScopeServer.length, tooLong: plan.outOfScopeTooLong, serverAccuracy: accuracyOf(outOfScopeServer), deviceAccuracy: mean(tasks.map((t) => t.outOfScopeDeviceAccuracy)) },
                 routing: overallRouting(tasks.map((t) => t.routing))
             },
-            timings: { startedAt: startedAt.toISOString(), stages: clock.stages, serverScoringSeconds: (await serverScoring).seconds, totalSeconds: 0, out: options.out, serverUrl: baseUrl }
+            timings: { startedAt: startedAt.toISOString(), stages: clock.stages, serverScoringSeconds: serverSeconds, totalSeconds: 0, out: options.out, serverUrl: baseUrl }
         };
         clock.end("metrics");
         results.timings.totalSeconds = (Date.now() - startedAt.getTime()) / 1000;
@@ -143,16 +151,15 @@ export async function runEval(options: EvalOptions): Promise<EvalResults> {
     }
 }
 
-/** Every distinct query on the server, one request at a time; `seconds` is how long that took. */
-async function scoreOnServer(client: ServerClient, plan: EvalPlan, progress: ProgressCounter): Promise<Map<string, ScoredItem> & { seconds: number }> {
+/** Every distinct query on the server by id, one request at a time, and the seconds that took. */
+async function scoreOnServer(client: ServerClient, plan: EvalPlan, progress: ProgressCounter): Promise<{ scores: Map<string, ScoredItem>; seconds: number }> {
     const start = performance.now();
-    const scores = new Map<string, ScoredItem>() as Map<string, ScoredItem> & { seconds: number };
+    const scores = new Map<string, ScoredItem>();
     for (const item of plan.serverItems) {
         scores.set(item.id, scoredItem(item, await client.scoreItem(item)));
         progress.advance();
     }
-    scores.seconds = (performance.now() - start) / 1000;
-    return scores;
+    return { scores, seconds: (performance.now() - start) / 1000 };
 }
 
 function mean(values: readonly number[]): number {

@@ -21,7 +21,7 @@ export function summaryTable(results: EvalResults): string {
     out.push("");
 
     const { routing } = summary;
-    out.push(`Hybrid routing, mean over tasks: device = ${config.hybridMethod} adapter; each task's ${routing.queries / tasks.length} queries are its test items + as many out-of-scope ones`);
+    out.push(`Hybrid routing, mean over tasks: device = ${config.hybridMethod} adapter; ${routing.queries} queries in all, each task's test items + as many out-of-scope ones`);
     out.push(...table(
         ["policy", "device", ...REPORTED_SHARES.map((s) => `${Math.round(s * 100)}% server`), "server", "AUC", "APGR", "CPT(50%)"],
         SWEPT_POLICIES.map((policy) => {
@@ -41,6 +41,9 @@ export function summaryTable(results: EvalResults): string {
         ])
     ));
     out.push(`out-of-scope queries (${summary.outOfScope.queries}): server ${percent(summary.outOfScope.serverAccuracy)}%, device ${percent(summary.outOfScope.deviceAccuracy)}%`);
+    const tooLong = tasks.filter((t) => t.tooLong.test + t.tooLong.shots > 0).map((t) => `${t.task} ${t.tooLong.test} test, ${t.tooLong.shots} shot candidates`);
+    if (summary.outOfScope.tooLong > 0) tooLong.push(`${summary.outOfScope.tooLong} out-of-scope`);
+    if (tooLong.length > 0) out.push(`left out, prompt longer than a model's context: ${tooLong.join("; ")}`);
     return `${out.join("\n")}\n`;
 }
 

@@ -129,6 +129,8 @@ export interface TaskResult {
     server: { accuracy: number; correct: number; choices: number[] };
     /** the hybrid method's adapter on the out-of-scope queries of this task's routing set */
     outOfScopeDeviceAccuracy: number;
+    /** shot candidates and test items left out: their prompt is longer than a model's context */
+    tooLong: { shots: number; test: number };
     routing: RoutingResult & { records: RoutingQueryRecord[] };
 }
 
@@ -141,7 +143,7 @@ export interface EvalResults {
     summary: {
         methods: Partial<Record<EvalMethod, number>>;
         server: number;
-        outOfScope: { queries: number; serverAccuracy: number; deviceAccuracy: number };
+        outOfScope: { queries: number; tooLong: number; serverAccuracy: number; deviceAccuracy: number };
         routing: RoutingResult;
     };
     /** wall-clock only: everything outside this key is the same for the same configuration and seed */
