@@ -61,7 +61,7 @@ export function chartSpecs(results: EvalResults): Record<string, TopLevelSpec> {
         title: "Hybrid routing per task: accuracy vs. server calls",
         data: { values: tasks.flatMap((t) => routingPoints(t.task, t.routing.policies)) },
         config: config_,
-        facet: { field: "task", type: "nominal", title: null },
+        facet: { field: "task", type: "nominal", title: null, sort: tasks.map((t) => t.task) },
         columns: 3,
         spec: { width: 200, height: 150, mark: "line", encoding: { x: shareAxis, y: accuracyAxis, color: policyColor } },
         resolve: { scale: { y: "independent" } }

@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { areaUnderCurve } from "../../src/eval/routingCurve.js";
 import { SWEPT_POLICIES, type EvalResults, type RoutingResult } from "../../src/eval/types.js";
 import { sha256File } from "../../src/pool/fingerprint.js";
+import { LlamaRuntime } from "../../src/runtime/llama.js";
+import { startOpenAiServer } from "../../src/runtime/server/openaiServer.js";
 import { expectOneLineError, runCrayon } from "../cli/runCrayon.js";
 import { compileCli } from "../data/cli.js";
 import { writeEvalFixture, type EvalFixture } from "./evalFixtures.js";
@@ -107,6 +109,31 @@ describe("crayon eval on a tiny configuration", () => {
         expect(run.stdout).toMatch(/CPT\(50%\)/);
         const second = JSON.parse(readFileSync(path.join(dir, "run2", "results.json"), "utf8")) as EvalResults;
         expect(withoutTimings(second)).toEqual(withoutTimings(first));
+    }, 300_000);
+});
+
+describe("crayon eval with a running server", () => {
+    it("asks the server given by --server-url (with its key) and gets the same answers as from the spawned one", async () => {
+        const runtime = await LlamaRuntime.create({ threads: 1 });
+        try {
+            const model = await runtime.loadModel(fixture.serverPath);
+            const context = await runtime.createContext(model, { contextSize: model.trainContextSize });
+            const server = await startOpenAiServer({ served: { id: "served-elsewhere", model, sequence: context.getSequence() }, apiKey: "k" });
+            try {
+                const args = evalArgs(path.join(dir, "run-url"), "--json", "--methods", "base,crayon", "--server-url", `${server.url}/v1`, "--api-key", "k", "--top-logprobs", "1000");
+                args.splice(args.indexOf("--server-model"), 2);
+                const run = await runCrayon(args);
+                expect(run.code).toBe(0);
+                const results = JSON.parse(run.stdout) as EvalResults;
+                expect(results.config.server).toEqual({ kind: "url", url: `${server.url}/v1`, modelId: "served-elsewhere" });
+                expect(results.tasks.map((t) => t.server.choices)).toEqual(first.tasks.map((t) => t.server.choices));
+            } finally {
+                await server.close();
+                await context.dispose();
+            }
+        } finally {
+            await runtime.dispose();
+        }
     }, 300_000);
 });
 
