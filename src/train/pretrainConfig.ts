@@ -1,4 +1,5 @@
 import type { GgmlType } from "../gguf/constants.js";
+import type { LossOn } from "./sequences.js";
 
 /** Everything that determines a pre-training run; the same config and seed give the same model. */
 export interface PretrainConfig {
@@ -15,6 +16,8 @@ export interface PretrainConfig {
     };
     /** vocabulary pieces learnt from the corpus (the vocabulary adds 3 control and 256 byte tokens) */
     vocabPieces: number;
+    /** which tokens of an item are scored (see itemSequence) */
+    lossOn: LossOn;
     /** benchmark whose `pretrain` corpus the model learns */
     benchmark: string;
     steps: number;

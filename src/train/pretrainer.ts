@@ -43,7 +43,7 @@ export interface PretrainStart {
     startStep: number;
     totalSteps: number;
     sequences: number;
-    seqLen: number; // tokens per row of a batch
+    seqLen: number; // tokens per row of the longest batch
     parameters: number;
     microBatch: number; // sequences per forward/backward pass (the memory guard's plan)
     accumulationSteps: number; // micro-batches per optimizer step
@@ -151,9 +151,8 @@ export async function pretrain(config: PretrainConfig, run: PretrainRun): Promis
         throw new CrayonError(`${checkpointDir}: its checkpoint was made with a different configuration; remove the folder or run without --resume`);
     }
     // rebuilt on every start (it is a pure function of the config), so a checkpoint never meets another run's tokenizer
-    const { model: shape } = config;
     await writeRandomLlamaModel(initPath, {
-        ...shape,
+        ...config.model,
         matrixType: GgmlType.F32,
         seed: config.seed,
         pieces: vocabularyPieces(corpus, config.vocabPieces),
@@ -168,7 +167,7 @@ export async function pretrain(config: PretrainConfig, run: PretrainRun): Promis
         const vocabModel = await runtime.loadModel(initPath, { vocabOnly: true });
         const encoder = new ItemEncoder(vocabModel, initPath);
         const eos = vocabModel.tokens.eos ?? undefined;
-        sequences = corpus.map((item) => itemSequence(encoder.encode(item), "all", eos));
+        sequences = corpus.map((item) => itemSequence(encoder.encode(item), config.lossOn, eos));
     } finally {
         await runtime.dispose();
     }
@@ -202,7 +201,11 @@ export async function pretrain(config: PretrainConfig, run: PretrainRun): Promis
             accumulationSteps: plan.accumulationSteps
         });
         const order = batchOrder(sequences.length, config.batchSize, config.seed);
-        const batchAt = (step: number): TokenBatch => packBatch(order(step).map((i) => sequences[i]!), seqLen);
+        // each batch only as long as its own longest sequence: no compute on padding the batch does not need
+        const batchAt = (step: number): TokenBatch => {
+            const rows = order(step).map((i) => sequences[i]!);
+            return packBatch(rows, fittingSeqLen(rows, seqLen));
+        };
         const started = performance.now();
         let tokensSinceStart = 0;
         const lastStep = Math.min(config.steps, run.stopAtStep ?? config.steps);

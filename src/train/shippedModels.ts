@@ -9,12 +9,13 @@ import type { PretrainConfig } from "./pretrainConfig.js";
 const common = {
     benchmark: "world",
     vocabPieces: 700,
+    lossOn: "answer",
     maxSeqLen: 128,
     minLearningRate: 1e-4,
     weightDecay: 0.01,
     clipNorm: 1,
     seed: 7,
-    checkpointEvery: 50
+    checkpointEvery: 200
 } as const;
 
 export const SHIPPED_MODELS: Record<"device" | "server", PretrainConfig> = {
@@ -22,20 +23,20 @@ export const SHIPPED_MODELS: Record<"device" | "server", PretrainConfig> = {
         ...common,
         name: "crayon-device",
         model: { embeddingLength: 128, blockCount: 4, headCount: 4, headCountKv: 2, feedForwardLength: 352, contextLength: 512, tiedOutput: true },
-        steps: 800,
-        batchSize: 32,
+        steps: 3000,
+        batchSize: 16,
         learningRate: 3e-3,
-        warmupSteps: 40,
+        warmupSteps: 100,
         matrixType: GgmlType.F32
     },
     server: {
         ...common,
         name: "crayon-server",
         model: { embeddingLength: 256, blockCount: 6, headCount: 8, headCountKv: 4, feedForwardLength: 704, contextLength: 512, tiedOutput: true },
-        steps: 1100,
-        batchSize: 32,
+        steps: 2400,
+        batchSize: 16,
         learningRate: 2e-3,
-        warmupSteps: 60,
+        warmupSteps: 100,
         matrixType: GgmlType.F16
     }
 };
