@@ -7,6 +7,7 @@ import { registerServeCommand } from "./commands/serveCommand.js";
 import { registerChatCommand } from "./commands/chatCommand.js";
 import { registerBlendCommand } from "./commands/blendCommand.js";
 import { registerPretrainCommand } from "./commands/pretrainCommand.js";
+import { registerScoreCommand } from "./commands/scoreCommand.js";
 import { registerEvalCommand } from "./commands/evalCommand.js";
 import { CrayonError } from "../errors.js";
 
@@ -23,6 +24,7 @@ export function createProgram(): Command {
     registerChatCommand(program);
     registerBlendCommand(program);
     registerPretrainCommand(program);
+    registerScoreCommand(program);
     registerEvalCommand(program);
     return program;
 }

@@ -1,0 +1,65 @@
+import path from "node:path";
+import type { Command } from "commander";
+import { loadBenchmark } from "../../data/benchmark/loadBenchmark.js";
+import { ItemEncoder } from "../../runtime/encode.js";
+import { LlamaRuntime } from "../../runtime/llama.js";
+import { ItemScorer } from "../../runtime/scoring.js";
+import { taskAccuracy, type TaskAccuracy } from "../../runtime/taskAccuracy.js";
+import { integerOption } from "../optionValues.js";
+import { DEFAULT_DEVICE_MODEL } from "./blendCommand.js";
+
+interface ScoreCommandOptions {
+    model: string;
+    adapter?: string;
+    benchmark: string;
+    dataDir?: string;
+    threads: string;
+    json?: boolean;
+}
+
+const percent = (share: number): string => (100 * share).toFixed(1).padStart(6);
+
+function formatTable(rows: TaskAccuracy[]): string {
+    const width = Math.max(12, ...rows.map((r) => r.task.length));
+    const lines = [`${"task".padEnd(width)}  items  accuracy  chance  confidence`];
+    for (const r of rows) lines.push(`${r.task.padEnd(width)}  ${String(r.items).padStart(5)}  ${percent(r.accuracy)}%  ${percent(r.chance)}%  ${percent(r.meanConfidence)}%`);
+    return lines.join("\n");
+}
+
+/** `crayon score`: a model's option accuracy on a benchmark's user-task tests and out-of-scope queries. */
+export function registerScoreCommand(program: Command): void {
+    program
+        .command("score")
+        .description("score a model (optionally with a LoRA adapter) on a benchmark's user-task test items and out-of-scope queries")
+        .option("--model <file>", "llama GGUF", DEFAULT_DEVICE_MODEL)
+        .option("--adapter <file>", "LoRA adapter applied at scale 1")
+        .option("--benchmark <name|file>", "shipped benchmark or a definition .json", "world")
+        .option("--data-dir <dir>", "folder of the public datasets (crayon-qa)")
+        .option("--threads <n>", "llama.cpp threads", "2")
+        .option("--json", "print the rows as JSON")
+        .action(async (options: ScoreCommandOptions) => {
+            const benchmark = await loadBenchmark(options.benchmark, { dataDir: options.dataDir });
+            const runtime = await LlamaRuntime.create({ threads: integerOption(options.threads, "--threads", 1) });
+            try {
+                const model = await runtime.loadModel(options.model);
+                const adapters = options.adapter === undefined ? [] : [{ path: options.adapter, scale: 1 }];
+                const context = await runtime.createContext(model, { adapters });
+                const scorer = new ItemScorer(context.getSequence(), new ItemEncoder(model, options.model));
+                const tasks: TaskAccuracy[] = [];
+                for (const task of benchmark.userTasks) tasks.push(await taskAccuracy(task.task, task.test, scorer));
+                const mean = (key: "accuracy" | "chance" | "meanConfidence"): number => tasks.reduce((s, t) => s + t[key], 0) / tasks.length;
+                const userMean: TaskAccuracy = {
+                    task: "user tasks (mean)",
+                    items: tasks.reduce((n, t) => n + t.items, 0),
+                    accuracy: mean("accuracy"),
+                    chance: mean("chance"),
+                    meanConfidence: mean("meanConfidence")
+                };
+                const rows = [...tasks, userMean];
+                if (benchmark.outOfScope.length > 0) rows.push(await taskAccuracy("out-of-scope", benchmark.outOfScope, scorer));
+                process.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : `${path.basename(options.model)} on ${options.benchmark}\n${formatTable(rows)}\n`);
+            } finally {
+                await runtime.dispose();
+            }
+        });
+}
