@@ -35,6 +35,8 @@ export interface PretrainRun {
     resume: boolean;
     /** stop (after checkpointing) once this step is reached — lets tests interrupt a run */
     stopAtStep?: number;
+    /** polled after every step: true stops the run after a checkpoint (e.g. on SIGINT) */
+    shouldStop?: () => boolean;
     onStart?: (info: PretrainStart) => void;
     onTick?: (tick: TrainingTick) => void;
 }
@@ -208,7 +210,7 @@ export async function pretrain(config: PretrainConfig, run: PretrainRun): Promis
         };
         const started = performance.now();
         let tokensSinceStart = 0;
-        const lastStep = Math.min(config.steps, run.stopAtStep ?? config.steps);
+        let lastStep = Math.min(config.steps, run.stopAtStep ?? config.steps);
         for (let step = startStep; step < lastStep; step++) {
             const batch = batchAt(step);
             const { loss } = trainStep(model, optimizer, splitBatch(batch, plan.microBatch));
@@ -216,6 +218,8 @@ export async function pretrain(config: PretrainConfig, run: PretrainRun): Promis
             trainingTokens += batch.scoredTokens;
             tokensSinceStart += batch.batchSize * batch.seqLen;
             const done = step + 1;
+            await new Promise(setImmediate); // lets signal handlers run between steps
+            if (run.shouldStop?.()) lastStep = done;
             run.onTick?.({ step: done, loss, tokensPerSecond: tokensSinceStart / ((performance.now() - started) / 1000) });
             if (done % config.checkpointEvery === 0 || done === lastStep) {
                 await saveCheckpoint<CheckpointMeta>(checkpointDir, {

@@ -50,6 +50,12 @@ export function registerPretrainCommand(program: Command): void {
             const out = options.out ?? path.join(projectRoot, "models", `${label}.gguf`);
             const workDir = options.workDir ?? path.join(projectRoot, ".checkpoints", "pretrain", config.name);
             const exit = ensureRealExit(`pretrain ${config.name}`);
+            // SIGINT/SIGTERM: finish the step, checkpoint, and leave a run that --resume continues
+            let stopSignal: NodeJS.Signals | null = null;
+            const onSignal = (signal: NodeJS.Signals): void => {
+                stopSignal = signal;
+            };
+            process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
             let progress: TrainingProgress | null = null;
             const started = performance.now();
             const result = await pretrain(config, {
@@ -64,9 +70,16 @@ export function registerPretrainCommand(program: Command): void {
                     );
                     progress = new TrainingProgress(config.name, info.totalSteps, info.startStep);
                 },
-                onTick: (tick) => progress?.update(tick)
+                onTick: (tick) => progress?.update(tick),
+                shouldStop: () => stopSignal !== null
             }).finally(() => (progress as TrainingProgress | null)?.stop());
             const minutes = (performance.now() - started) / 60_000;
+            if (!result.finished) {
+                process.stderr.write(`${config.name}: stopped by ${stopSignal} at step ${result.steps}; checkpoint saved in ${workDir}, continue with --resume\n`);
+                exit.markComplete();
+                process.exitCode = 130;
+                return;
+            }
             process.stdout.write(
                 `${config.name}: ${result.steps} steps, final loss ${result.finalLoss.toFixed(4)}, ${result.trainingTokens} training tokens, ${minutes.toFixed(1)} min this run → ${out}\n`
             );
