@@ -92,6 +92,13 @@ function restoreTrainingState(model: TrainableModel, optimizer: AdamW, arrays: M
     optimizer.restore({ step, moments });
 }
 
+/** JSON with object keys sorted: equal configurations compare equal whatever order their keys were written in. */
+function canonicalJson(value: unknown): string {
+    return JSON.stringify(value, (_key, v: unknown) =>
+        v !== null && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v
+    );
+}
+
 /** No user-task or out-of-scope test question may be in a pre-training corpus. */
 export function assertNoTestLeak(pretrain: QaItem[], tests: QaItem[], benchmark: string): void {
     const testKeys = new Set(tests.map(questionKey));
@@ -149,7 +156,7 @@ export async function pretrain(config: PretrainConfig, run: PretrainRun): Promis
     const checkpointDir = path.join(run.workDir, "checkpoints");
     const initPath = path.join(run.workDir, "init.gguf");
     const checkpoint = run.resume ? await loadLatestCheckpoint<CheckpointMeta>(checkpointDir) : null;
-    if (checkpoint && JSON.stringify(checkpoint.meta.config) !== JSON.stringify(config)) {
+    if (checkpoint && canonicalJson(checkpoint.meta.config) !== canonicalJson(config)) {
         throw new CrayonError(`${checkpointDir}: its checkpoint was made with a different configuration; remove the folder or run without --resume`);
     }
     // rebuilt on every start (it is a pure function of the config), so a checkpoint never meets another run's tokenizer
