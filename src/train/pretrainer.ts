@@ -1,4 +1,3 @@
-import * as tf from "@tensorflow/tfjs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { CrayonError } from "../errors.js";
@@ -23,7 +22,8 @@ import { fittingSeqLen, itemSequence, packBatch, type TokenBatch, type TrainingS
 import { AdamW } from "./adamw.js";
 import { setupEngine } from "./engine/backend.js";
 import { engineMemoryLimit, parameterCount, planBatch } from "./engine/memoryGuard.js";
-import { disposeTrainable, fullTrainable, splitBatch, trainStep, type TrainableModel } from "./trainStep.js";
+import { disposeTrainable, fullTrainable, splitBatch, trainStep } from "./trainStep.js";
+import { restoreTrainingState, trainingStateArrays } from "./trainingState.js";
 import type { TrainingTick } from "../cli/trainingProgress.js";
 
 export interface PretrainRun {
@@ -64,32 +64,6 @@ interface CheckpointMeta {
     config: PretrainConfig;
     lossHistory: number[];
     trainingTokens: number;
-    optimizerStep: number;
-}
-
-/** Weights and AdamW moments as checkpoint arrays, by variable index (the order is fixed by the model). */
-function trainingState(model: TrainableModel, optimizer: AdamW): Map<string, Float32Array> {
-    const arrays = new Map<string, Float32Array>();
-    const { moments } = optimizer.state();
-    model.variables.forEach((variable, i) => {
-        arrays.set(`param/${i}`, variable.dataSync() as Float32Array);
-        arrays.set(`m/${i}`, moments[i]!.m);
-        arrays.set(`v/${i}`, moments[i]!.v);
-    });
-    return arrays;
-}
-
-function restoreTrainingState(model: TrainableModel, optimizer: AdamW, arrays: Map<string, Float32Array>, step: number, where: string): void {
-    const array = (name: string, size: number): Float32Array => {
-        const values = arrays.get(name);
-        if (values === undefined || values.length !== size) throw new CrayonError(`${where}: checkpoint array ${name} is missing or has the wrong size`);
-        return values;
-    };
-    const moments = model.variables.map((variable, i) => {
-        variable.assign(tf.tensor(array(`param/${i}`, variable.size), variable.shape, "float32"));
-        return { name: variable.name, m: array(`m/${i}`, variable.size), v: array(`v/${i}`, variable.size) };
-    });
-    optimizer.restore({ step, moments });
 }
 
 /** JSON with object keys sorted: equal configurations compare equal whatever order their keys were written in. */
@@ -195,7 +169,7 @@ export async function pretrain(config: PretrainConfig, run: PretrainRun): Promis
         let lossHistory: number[] = [];
         let trainingTokens = 0;
         if (checkpoint) {
-            restoreTrainingState(model, optimizer, checkpoint.arrays, checkpoint.meta.optimizerStep, checkpointDir);
+            restoreTrainingState(optimizer, checkpoint.arrays, checkpointDir);
             startStep = checkpoint.step;
             lossHistory = checkpoint.meta.lossHistory;
             trainingTokens = checkpoint.meta.trainingTokens;
@@ -231,8 +205,8 @@ export async function pretrain(config: PretrainConfig, run: PretrainRun): Promis
             if (done % config.checkpointEvery === 0 || done === lastStep) {
                 await saveCheckpoint<CheckpointMeta>(checkpointDir, {
                     step: done,
-                    meta: { config, lossHistory, trainingTokens, optimizerStep: optimizer.step },
-                    arrays: trainingState(model, optimizer)
+                    meta: { config, lossHistory, trainingTokens },
+                    arrays: trainingStateArrays(optimizer)
                 });
             }
         }

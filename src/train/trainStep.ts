@@ -26,6 +26,11 @@ export interface TrainableModel {
 /** LoRA mode: the base weights stay frozen; a fresh adapter (A Kaiming-uniform, B zero) is trained. */
 export function loraTrainable(hp: LlamaHparams, weights: LlamaWeights, init: LoraInit): TrainableModel {
     const { stack, variables } = initLora(hp, init);
+    return adapterTrainable(hp, weights, stack, variables);
+}
+
+/** LoRA mode on an adapter the caller made and owns (`variables` are its factors). */
+export function adapterTrainable(hp: LlamaHparams, weights: LlamaWeights, stack: LoraStack, variables: tf.Variable[]): TrainableModel {
     const head = weights.output ?? weights.tokenEmbd;
     const frozenHeadTranspose = weights.f16MatmulInputs ? null : tf.tidy(() => tf.transpose(head));
     return { mode: "lora", hp, weights, lora: stack, variables, frozenHeadTranspose };

@@ -18,8 +18,10 @@ interface PretrainCommandOptions {
     steps?: string;
 }
 
+const isShipped = (name: string): name is keyof typeof SHIPPED_MODELS => Object.hasOwn(SHIPPED_MODELS, name);
+
 async function readConfig(name: string): Promise<PretrainConfig> {
-    if (name === "device" || name === "server") return SHIPPED_MODELS[name];
+    if (isShipped(name)) return SHIPPED_MODELS[name];
     let text: string;
     try {
         text = await readFile(name, "utf8");
@@ -46,7 +48,7 @@ export function registerPretrainCommand(program: Command): void {
         .action(async (options: PretrainCommandOptions) => {
             const base = await readConfig(options.config);
             const config = options.steps === undefined ? base : { ...base, steps: integerOption(options.steps, "--steps", 1) };
-            const label = options.config === "device" || options.config === "server" ? options.config : config.name;
+            const label = isShipped(options.config) ? options.config : config.name;
             const out = options.out ?? path.join(projectRoot, "models", `${label}.gguf`);
             const workDir = options.workDir ?? path.join(projectRoot, ".checkpoints", "pretrain", config.name);
             const exit = ensureRealExit(`pretrain ${config.name}`);
