@@ -1,5 +1,6 @@
 import { REPORTED_SHARES } from "./routingCurve.js";
 import { SWEPT_POLICIES, type EvalResults } from "./types.js";
+import { textTable } from "../ui/textTable.js";
 
 /** The terminal report: accuracy per method per task, then routing per policy (overall) and per task. */
 export function summaryTable(results: EvalResults): string {
@@ -55,9 +56,7 @@ function ratio(value: number | null): string {
     return value === null ? "-" : value.toFixed(2);
 }
 
-/** Columns padded to their widest cell: the first left-aligned, the numbers right-aligned. */
+/** The first column names the row; the others are numbers. */
 function table(header: string[], rows: string[][]): string[] {
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-    const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ").trimEnd();
-    return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)];
+    return textTable(header, rows, (i) => i > 0);
 }

@@ -16,7 +16,7 @@ import { splitHeldOut, trainClusterAdapter, type ClusterTrainingSpec, type Train
 import type { Pooling } from "./embed.js";
 import { embedItemsCached } from "./embeddingCache.js";
 import { fingerprintBaseModel, sha256File } from "./fingerprint.js";
-import { answerLoss } from "./heldOutLoss.js";
+import { answerMetrics } from "./heldOutLoss.js";
 import { createHiddenStateEmbedder } from "./hiddenStateEmbedder.js";
 import { clusterSizes, kMeans } from "./kmeans.js";
 import { fingerprintMismatch } from "./loadPool.js";
@@ -38,6 +38,8 @@ export interface BuildPoolOptions extends Omit<ClusterTrainingSpec, "steps"> {
     steps?: number;
     epochs?: number;
     heldOutShare: number;
+    /** share of the remaining cluster items used to choose the training step to keep (early stopping) */
+    validationShare: number;
     pooling: Pooling;
     createOptimization: CreateLoraOptimization;
     events?: BuildPoolEvents;
@@ -127,7 +129,8 @@ function buildSettings(options: BuildPoolOptions): PoolBuildSettings {
         batchSize: options.batchSize,
         seqLen: options.seqLen,
         seed: options.seed,
-        heldOutShare: options.heldOutShare
+        heldOutShare: options.heldOutShare,
+        validationShare: options.validationShare
     };
 }
 
@@ -188,13 +191,15 @@ async function buildAdapter(
     const id = adapterId(cluster);
     const file = adapterFile(id);
     const adapterPath = path.join(options.outDir, file);
-    const { train, heldOut } = splitHeldOut(members, options.heldOutShare, options.seed + cluster);
+    const { train: trainAndValidation, heldOut } = splitHeldOut(members, options.heldOutShare, options.seed + cluster);
+    const { train, heldOut: validation } = splitHeldOut(trainAndValidation, options.validationShare, `validation:${options.seed + cluster}`);
     const steps = options.steps ?? Math.max(1, Math.ceil((options.epochs! * train.length) / options.batchSize));
     const spec: ClusterTrainingSpec = { ...options, steps, seed: options.seed * 1000 + cluster };
     const result = await trainClusterAdapter({
         base: ctx.base,
         encoder,
         items: train,
+        validation,
         spec,
         createOptimization: options.createOptimization,
         checkpoints: checkpointDir(options.outDir, id),
@@ -203,10 +208,12 @@ async function buildAdapter(
         onStart: (startStep) => options.events?.onAdapterStart?.({ id, index: cluster, count: ctx.count, totalSteps: steps, startStep }),
         onTick: (tick) => options.events?.onTick?.(id, tick)
     });
-    const heldOutLoss = heldOut.length === 0 ? {} : {
-        heldOutLossBase: await answerLoss(runtime, model, encoder, heldOut),
-        heldOutLossAdapter: await answerLoss(runtime, model, encoder, heldOut, [{ path: adapterPath, scale: 1 }])
+    const heldOutMetrics = async () => {
+        const base = await answerMetrics(runtime, model, encoder, heldOut);
+        const adapted = await answerMetrics(runtime, model, encoder, heldOut, [{ path: adapterPath, scale: 1 }]);
+        return { heldOutLossBase: base.loss, heldOutLossAdapter: adapted.loss, heldOutAccuracyBase: base.accuracy, heldOutAccuracyAdapter: adapted.accuracy };
     };
+    const heldOutLoss = heldOut.length === 0 ? {} : await heldOutMetrics();
     const adapter: PoolAdapter = {
         id,
         file,
@@ -218,7 +225,15 @@ async function buildAdapter(
         clusterSize: train.length,
         tasks: countBy(train, (item) => item.task),
         sources: countBy(train, (item) => item.source),
-        training: { steps, lossCurve: result.lossCurve, lossEvery: result.lossEvery, ...heldOutLoss, heldOutItems: heldOut.length, tokensPerSecond: result.tokensPerSecond, seconds: result.seconds }
+        training: {
+            steps,
+            lossCurve: result.lossCurve,
+            lossEvery: result.lossEvery,
+            validationCurve: result.validationCurve,
+            validationEvery: result.validationEvery,
+            validationItems: validation.length,
+            keptStep: result.keptStep,
+            ...heldOutLoss, heldOutItems: heldOut.length, tokensPerSecond: result.tokensPerSecond, seconds: result.seconds }
     };
     options.events?.onAdapterDone?.(adapter);
     return adapter;

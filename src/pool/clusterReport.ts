@@ -1,4 +1,5 @@
 import type { QaItem } from "../data/item.js";
+import { textTable } from "../ui/textTable.js";
 
 /** What one cluster holds, for the printed table and the manifest. */
 export interface ClusterContents {
@@ -65,7 +66,5 @@ export function formatClusterTable(report: ClusterReport, topTasks = 4): string 
             Object.keys(c.sources).join(","), tasks.length > topTasks ? `${shown}, +${tasks.length - topTasks} more` : shown
         ];
     });
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-    const line = (cells: string[]) => cells.map((cell, i) => (i === 1 || i === 3 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join("  ").trimEnd();
-    return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line), `purity ${report.purity.toFixed(3)}`, ""].join("\n");
+    return [...textTable(header, rows, (i) => i === 1 || i === 3), `purity ${report.purity.toFixed(3)}`, ""].join("\n");
 }

@@ -1,4 +1,5 @@
 import { rm } from "node:fs/promises";
+import * as tf from "@tensorflow/tfjs";
 import type { QaItem } from "../data/item.js";
 import { createRng } from "../data/random.js";
 import type { LoraTarget } from "../gguf/constants.js";
@@ -35,17 +36,24 @@ export interface TrainingTick {
 export interface ClusterTrainingResult {
     lossCurve: number[];
     lossEvery: number;
+    /** validation loss (nats per answer) at step 0 and every `validationEvery` steps; empty without validation items */
+    validationCurve: number[];
+    validationEvery: number;
+    /** the step whose adapter was written: the lowest validation loss, or the last step without validation items */
+    keptStep: number;
     tokensPerSecond: number;
     seconds: number;
 }
 
 interface CheckpointMeta {
     lossCurve: number[];
+    validationCurve: number[];
+    best: { step: number; loss: number };
     seconds: number;
 }
 
 /** Cluster items kept out of training: a seeded ⌈share·n⌉ of them, none when the cluster is too small to spare any. */
-export function splitHeldOut(items: readonly QaItem[], share: number, seed: number): { train: QaItem[]; heldOut: QaItem[] } {
+export function splitHeldOut(items: readonly QaItem[], share: number, seed: number | string): { train: QaItem[]; heldOut: QaItem[] } {
     const count = items.length >= 10 ? Math.ceil(share * items.length) : 0;
     const shuffled = createRng(seed).shuffle(items);
     return { heldOut: shuffled.slice(0, count), train: shuffled.slice(count) };
@@ -66,12 +74,16 @@ function batchIndices(step: number, batchSize: number, count: number, seed: numb
 /**
  * Trains one cluster's LoRA on the frozen base — A Kaiming-uniform, B zero, scale α/r, loss on the answer
  * token only — checkpointing as it goes and continuing from the newest checkpoint in `checkpoints`, then
- * writes the adapter as a GGUF LoRA (atomically) and validates it against the base.
+ * writes the adapter as a GGUF LoRA (atomically) and validates it against the base. With validation
+ * items it stops early in effect: the adapter written is the one of the step with the lowest validation
+ * loss (step 0, B = 0, is the base model itself), so a small cluster cannot over-fit its way past the base.
  */
 export async function trainClusterAdapter(args: {
     base: LoadedLlamaModel;
     encoder: ItemEncoder;
     items: readonly QaItem[];
+    /** items of the cluster not trained on, for choosing the step to keep */
+    validation?: readonly QaItem[];
     spec: ClusterTrainingSpec;
     createOptimization: CreateLoraOptimization;
     checkpoints: string;
@@ -81,19 +93,36 @@ export async function trainClusterAdapter(args: {
     onTick?: (tick: TrainingTick) => void;
 }): Promise<ClusterTrainingResult> {
     const { base, spec } = args;
-    const sequences: TrainingSequence[] = args.items.map((item) => itemSequence(args.encoder.encode(item), "answer"));
-    const seqLen = fittingSeqLen(sequences, spec.seqLen);
+    const encode = (items: readonly QaItem[]): TrainingSequence[] => items.map((item) => itemSequence(args.encoder.encode(item), "answer"));
+    const sequences = encode(args.items);
+    const validation = encode(args.validation ?? []);
+    const seqLen = fittingSeqLen([...sequences, ...validation], spec.seqLen);
+    const validationEvery = Math.max(1, Math.ceil(spec.steps / 20));
     const lossEvery = Math.max(1, Math.floor(spec.steps / 50));
     const { stack, variables } = initLora(base.hp, { rank: spec.rank, alpha: spec.alpha, targets: spec.targets, seed: spec.seed });
     const optimization = args.createOptimization({ base, stack, variables, learningRate: spec.learningRate, totalSteps: spec.steps });
     try {
+        const validationLoss = (): number => {
+            let sum = 0;
+            for (let start = 0; start < validation.length; start += spec.batchSize) {
+                sum += optimization.lossSum(packBatch(validation.slice(start, start + spec.batchSize), seqLen));
+            }
+            return sum / validation.length;
+        };
+        const snapshot = (): Map<string, Float32Array> => new Map(variables.map((v, i) => [`best/${i}`, (v.dataSync() as Float32Array).slice()]));
         const checkpoint = await loadLatestCheckpoint<CheckpointMeta>(args.checkpoints);
         let step = 0;
-        let meta: CheckpointMeta = { lossCurve: [], seconds: 0 };
+        let meta: CheckpointMeta;
+        let best: Map<string, Float32Array>;
         if (checkpoint !== null) {
             optimization.restore(checkpoint.arrays);
             step = checkpoint.step;
             meta = checkpoint.meta;
+            best = new Map([...checkpoint.arrays].filter(([name]) => name.startsWith("best/")));
+        } else {
+            const loss = validation.length > 0 ? validationLoss() : Number.NaN;
+            meta = { lossCurve: [], validationCurve: validation.length > 0 ? [loss] : [], best: { step: 0, loss }, seconds: 0 };
+            best = snapshot();
         }
         args.onStart?.(step);
         const checkpointEvery = Math.max(5, Math.ceil(spec.steps / 10));
@@ -112,17 +141,27 @@ export async function trainClusterAdapter(args: {
                 meta.lossCurve.push(lossSum / lossCount);
                 lossSum = lossCount = 0;
             }
+            if (validation.length > 0 && step % validationEvery === 0) {
+                const loss = validationLoss();
+                meta.validationCurve.push(loss);
+                if (loss < meta.best.loss) {
+                    meta.best = { step, loss };
+                    best = snapshot();
+                }
+            }
             const elapsed = (performance.now() - started) / 1000;
             args.onTick?.({ step, loss, tokensPerSecond: tokens / Math.max(elapsed, 1e-9) });
             if (step % checkpointEvery === 0 && step < spec.steps) {
-                await saveCheckpoint(args.checkpoints, { step, meta: { ...meta, seconds: meta.seconds + elapsed }, arrays: optimization.state() });
+                await saveCheckpoint(args.checkpoints, { step, meta: { ...meta, seconds: meta.seconds + elapsed }, arrays: new Map([...optimization.state(), ...best]) });
             }
         }
+        const keptStep = validation.length > 0 ? meta.best.step : spec.steps;
+        if (keptStep !== spec.steps) variables.forEach((v, i) => tf.tidy(() => v.assign(tf.tensor(best.get(`best/${i}`)!, v.shape, "float32"))));
         const seconds = meta.seconds + (performance.now() - started) / 1000;
         await writeLoraAdapter(args.adapterPath, { architecture: base.hp.architecture, alpha: spec.alpha, stack, name: args.name });
         validateLoraAdapter(await readGguf(args.adapterPath), base.file);
         await rm(args.checkpoints, { recursive: true, force: true });
-        return { lossCurve: meta.lossCurve, lossEvery, tokensPerSecond: tokens / Math.max((performance.now() - started) / 1000, 1e-9), seconds };
+        return { lossCurve: meta.lossCurve, lossEvery, validationCurve: meta.validationCurve, validationEvery, keptStep, tokensPerSecond: tokens / Math.max((performance.now() - started) / 1000, 1e-9), seconds };
     } finally {
         optimization.dispose();
         disposeLoraStack(stack);

@@ -3,25 +3,34 @@ import type { QaItem } from "../data/item.js";
 import type { ItemEncoder } from "../runtime/encode.js";
 import { sequenceLogitsAt, type AdapterRef, type LlamaRuntime } from "../runtime/llama.js";
 
+export interface AnswerMetrics {
+    /** mean −log p(gold letter | prompt) over the full vocabulary, nats: what the adapters are trained to lower */
+    loss: number;
+    /** share of items whose most probable option letter is the gold one, 0–1 */
+    accuracy: number;
+}
+
 /**
- * Mean answer-token cross-entropy (nats) of items under the base model, or with adapters applied:
- * −log p(gold letter | prompt) over the full vocabulary, the quantity the adapters are trained to lower.
- * It runs through llama.cpp on the written GGUF files, so it also proves an adapter works where it will be used.
+ * How well a model answers items, alone or with adapters applied. It runs through llama.cpp on the
+ * written GGUF files, so it also proves an adapter works where it will be used.
  */
-export async function answerLoss(runtime: LlamaRuntime, model: LlamaModel, encoder: ItemEncoder, items: readonly QaItem[], adapters: AdapterRef[] = []): Promise<number> {
-    if (items.length === 0) return NaN;
+export async function answerMetrics(runtime: LlamaRuntime, model: LlamaModel, encoder: ItemEncoder, items: readonly QaItem[], adapters: AdapterRef[] = []): Promise<AnswerMetrics> {
+    if (items.length === 0) return { loss: NaN, accuracy: NaN };
     const longest = Math.max(...items.map((item) => encoder.encode(item).prompt.length));
     const context = await runtime.createContext(model, { adapters, contextSize: Math.max(64, Math.ceil((longest + 1) / 64) * 64) });
     const sequence = context.getSequence();
     try {
-        let total = 0;
+        let loss = 0;
+        let correct = 0;
         for (const item of items) {
             const { prompt, optionTokens, answer } = encoder.encode(item);
             await sequence.clearHistory();
             const [logits] = await sequenceLogitsAt(sequence, prompt, [prompt.length - 1]);
-            total += logSumExp(logits!) - logits![optionTokens[answer]!]!;
+            loss += logSumExp(logits!) - logits![optionTokens[answer]!]!;
+            const optionLogits = optionTokens.map((token) => logits![token]!);
+            if (optionLogits.indexOf(Math.max(...optionLogits)) === answer) correct++;
         }
-        return total / items.length;
+        return { loss: loss / items.length, accuracy: correct / items.length };
     } finally {
         sequence.dispose();
         await context.dispose();

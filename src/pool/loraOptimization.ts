@@ -1,6 +1,7 @@
+import * as tf from "@tensorflow/tfjs";
 import { AdamW } from "../train/adamw.js";
 import type { TokenBatch } from "../train/sequences.js";
-import { adapterTrainable, trainStep } from "../train/trainStep.js";
+import { adapterTrainable, batchLoss, trainStep } from "../train/trainStep.js";
 import { restoreTrainingState, trainingStateArrays } from "../train/trainingState.js";
 import type { CreateLoraOptimization } from "./adapterTrainer.js";
 
@@ -17,6 +18,7 @@ export const createLoraOptimization: CreateLoraOptimization = ({ base, stack, va
         async step(batch: TokenBatch): Promise<number> {
             return trainStep(model, optimizer, [batch]).loss;
         },
+        lossSum: (batch) => tf.tidy(() => batchLoss(model, batch, 1).dataSync()[0]!),
         state: () => trainingStateArrays(optimizer),
         restore: (arrays) => restoreTrainingState(optimizer, arrays, "LoRA checkpoint"),
         dispose() {

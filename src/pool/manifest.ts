@@ -51,9 +51,17 @@ export interface PoolAdapter {
         /** mean answer-token cross-entropy (nats) every `lossEvery` steps */
         lossCurve: number[];
         lossEvery: number;
+        /** validation loss (nats per answer) at step 0 and every `validationEvery` steps, and the step kept */
+        validationCurve?: number[];
+        validationEvery?: number;
+        validationItems?: number;
+        keptStep?: number;
         /** held-out loss of the cluster's items: base model vs with the adapter (nats) */
         heldOutLossBase?: number;
         heldOutLossAdapter?: number;
+        /** option-letter accuracy on the same held-out items, 0–1: base model vs with the adapter */
+        heldOutAccuracyBase?: number;
+        heldOutAccuracyAdapter?: number;
         /** cluster items kept out of training for those two losses */
         heldOutItems?: number;
         tokensPerSecond?: number;
@@ -109,4 +117,6 @@ export interface PoolBuildSettings {
     seed: number;
     /** share of each cluster's items held out for the base-vs-adapter loss */
     heldOutShare: number;
+    /** share of the rest kept out of training to choose the step whose adapter is written */
+    validationShare: number;
 }

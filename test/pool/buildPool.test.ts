@@ -45,6 +45,10 @@ describe("build-pool", () => {
         for (const adapter of manifest.adapters) {
             expect(adapter.training.lossCurve.length).toBeGreaterThan(0);
             expect(adapter.training.heldOutItems).toBeGreaterThan(0);
+            // the adapter written is the one of the lowest validation loss along the way
+            const { validationCurve = [], validationEvery = 0, keptStep } = adapter.training!;
+            expect(validationCurve.length).toBeGreaterThan(1);
+            expect(keptStep).toBe(validationEvery * validationCurve.indexOf(Math.min(...validationCurve)));
             // a random base's output head is tiny (std 0.02), so no adapter can move its logits far: a clear, small drop
             expect(adapter.training.heldOutLossAdapter!).toBeLessThan(adapter.training.heldOutLossBase! - 0.05);
         }

@@ -9,7 +9,7 @@ import type { QaItem } from "../../src/data/item.js";
 import { CrayonError } from "../../src/errors.js";
 import { readGguf } from "../../src/gguf/reader.js";
 import { validateLlamaModel } from "../../src/gguf/validate.js";
-import { answerLoss } from "../../src/pool/heldOutLoss.js";
+import { answerMetrics } from "../../src/pool/heldOutLoss.js";
 import { ItemEncoder } from "../../src/runtime/encode.js";
 import { LlamaRuntime } from "../../src/runtime/llama.js";
 import { setupEngine } from "../../src/train/engine/backend.js";
@@ -109,7 +109,7 @@ describe("pretrain learns", () => {
         try {
             const lossOf = async (file: string) => {
                 const model = await runtime.loadModel(file);
-                return answerLoss(runtime, model, new ItemEncoder(model, file), corpus);
+                return (await answerMetrics(runtime, model, new ItemEncoder(model, file), corpus)).loss;
             };
             const initial = await lossOf(path.join(reference.workDir, "init.gguf"));
             const trained = await lossOf(out);

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { loadBenchmark } from "../../data/benchmark/loadBenchmark.js";
 import type { Benchmark } from "../../data/benchmark/types.js";
+import { textTable } from "../../ui/textTable.js";
 
 interface BenchmarkCommandOptions {
     dataDir?: string;
@@ -45,9 +46,7 @@ function compositionJson(benchmark: Benchmark) {
 function compositionTable(benchmark: Benchmark): string {
     const header = ["task", "role", "part", "from", "items", "dropped"];
     const rows = benchmark.composition.map((r) => [r.task, r.role, r.part, r.from, String(r.items), r.droppedAsTestOverlap ? String(r.droppedAsTestOverlap) : ""]);
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-    const line = (cells: string[]) => cells.map((cell, i) => (i >= 4 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join("  ").trimEnd();
-    const out = [`${benchmark.name} v${benchmark.version} — ${benchmark.description}`, "", line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line), ""];
+    const out = [`${benchmark.name} v${benchmark.version} — ${benchmark.description}`, "", ...textTable(header, rows, (i) => i >= 4), ""];
     for (const [key, value] of Object.entries(totals(benchmark))) out.push(`${key}: ${value}`);
     return `${out.join("\n")}\n`;
 }

@@ -11,6 +11,7 @@ import { loadPool, type LoadedPool } from "../../pool/loadPool.js";
 import { LlamaRuntime } from "../../runtime/llama.js";
 import { projectRoot } from "../../version.js";
 import { choiceOption, integerOption, positiveNumberOption } from "../optionValues.js";
+import { textTable } from "../../ui/textTable.js";
 
 /** The embedded pool and device model, used when `--pool` / `--model` are not given. */
 export const DEFAULT_POOL = path.join(projectRoot, "pools", "world");
@@ -88,10 +89,8 @@ function resultTable(result: BlendResult, pool: LoadedPool, method: BlendMethod,
         ...(result.similarities ? [result.similarities[i]!.toFixed(4)] : []),
         result.weights[i]!.toFixed(4)
     ]);
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-    const line = (cells: string[]) => cells.map((cell, i) => (i >= 2 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join("  ").trimEnd();
     const { timings } = result;
-    const out = [`pool ${pool.manifest.name}, method ${method}, combine ${combine}`, "", line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line), ""];
+    const out = [`pool ${pool.manifest.name}, method ${method}, combine ${combine}`, "", ...textTable(header, rows, (i) => i >= 2), ""];
     if (result.search) out.push(`search: ${result.search.evaluations} loss evaluations, few-shot loss ${result.search.startLoss.toFixed(4)} (uniform) → ${result.search.loss.toFixed(4)}`);
     out.push(`wrote ${result.adapterPath} (rank ${result.rank}, sha256 ${result.sha256.slice(0, 12)}…)`);
     out.push(`time: embedding ${ms(timings.embedMs)}, weights ${ms(timings.weightsMs)}, blend ${ms(timings.blendMs)} (read ${ms(timings.readMs)}, combine ${ms(timings.combineMs)}, write ${ms(timings.writeMs)})`);

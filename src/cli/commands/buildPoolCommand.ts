@@ -11,6 +11,7 @@ import { createLoraOptimization } from "../../pool/loraOptimization.js";
 import type { PoolManifest } from "../../pool/manifest.js";
 import { projectRoot } from "../../version.js";
 import { integerOption, positiveNumberOption } from "../optionValues.js";
+import { textTable } from "../../ui/textTable.js";
 
 interface BuildPoolCommandOptions {
     model: string;
@@ -28,6 +29,7 @@ interface BuildPoolCommandOptions {
     seqLen: string;
     seed: string;
     heldOut: string;
+    validation: string;
     out: string;
     fromAdapters?: string[];
     adapterData?: string[];
@@ -70,6 +72,7 @@ export function registerBuildPoolCommand(program: Command): void {
         .option("--seq-len <T>", "tokens per sequence at most", "256")
         .option("--seed <n>", "seed of clustering, splits, initialisation and batch order", "1")
         .option("--held-out <share>", "share of each cluster's items kept for the base-vs-adapter loss", "0.1")
+        .option("--validation <share>", "share of the rest kept out of training to choose the step whose adapter is written (0: the last step)", "0.1")
         .option("--out <dir>", "pool folder", path.join(projectRoot, "pools", "world"))
         .option("--from-adapters <files...>", "assemble the pool from existing GGUF LoRA adapters for --model instead of training: one cluster each")
         .option("--adapter-data <files...>", "with --from-adapters: one examples file per adapter, in the same order (.jsonl or .csv: the data it was trained on, or a few examples of its task); its centroid is their mean embedding")
@@ -82,6 +85,8 @@ export function registerBuildPoolCommand(program: Command): void {
             if (options.pooling !== "mean" && options.pooling !== "last") throw new CrayonError(`--pooling must be mean or last, got "${String(options.pooling)}"`);
             const heldOutShare = Number(options.heldOut);
             if (!(heldOutShare >= 0 && heldOutShare < 1)) throw new CrayonError(`--held-out must be in [0, 1), got "${options.heldOut}"`);
+            const validationShare = Number(options.validation);
+            if (!(validationShare >= 0 && validationShare < 1)) throw new CrayonError(`--validation must be in [0, 1), got "${options.validation}"`);
             const progress = new PoolProgress();
             try {
                 const manifest = await buildPool({
@@ -101,11 +106,12 @@ export function registerBuildPoolCommand(program: Command): void {
                     seqLen: integerOption(options.seqLen, "--seq-len", 1),
                     seed: integerOption(options.seed, "--seed", 1),
                     heldOutShare,
+                    validationShare,
                     createOptimization: createLoraOptimization,
                     events: progress.events()
                 });
                 progress.stop();
-                process.stdout.write(summary(manifest, options.out));
+                process.stdout.write(`${heldOutTable(manifest)}${summary(manifest, options.out)}`);
             } finally {
                 progress.stop();
             }
@@ -158,9 +164,9 @@ class PoolProgress {
             onTick: (_id, tick) => this.current?.update(tick.step, { loss: tick.loss.toFixed(4), tokensPerSecond: tick.tokensPerSecond.toFixed(0) }),
             onAdapterDone: (adapter) => {
                 if (this.current !== undefined) this.bars.remove(this.current);
-                const { steps, tokensPerSecond, heldOutLossBase: before, heldOutLossAdapter: after } = adapter.training!; // trained by this build
+                const { steps, keptStep, tokensPerSecond, heldOutLossBase: before, heldOutLossAdapter: after } = adapter.training!; // trained by this build
                 this.overall?.increment(1, { tokensPerSecond: (tokensPerSecond ?? 0).toFixed(0) });
-                this.bars.log(`${adapter.id}: ${adapter.clusterSize} items, ${steps} steps${before === undefined ? "" : `, held-out loss ${before.toFixed(3)} → ${after!.toFixed(3)}`}\n`);
+                this.bars.log(`${adapter.id}: ${adapter.clusterSize} items, ${steps} steps${keptStep === undefined || keptStep === steps ? "" : ` (kept step ${keptStep})`}${before === undefined ? "" : `, held-out loss ${before.toFixed(3)} → ${after!.toFixed(3)}`}\n`);
             }
         };
     }
@@ -170,6 +176,20 @@ class PoolProgress {
         this.stopped = true;
         this.bars.stop();
     }
+}
+
+/** Per adapter: its cluster's main tasks and its held-out items' loss and option accuracy, base → adapter. */
+function heldOutTable(manifest: PoolManifest): string {
+    const percent = (share: number): string => (100 * share).toFixed(1);
+    const rows = manifest.adapters.flatMap((adapter) => {
+        const t = adapter.training;
+        if (t?.heldOutItems === undefined || t.heldOutItems === 0) return [];
+        const tasks = Object.entries(adapter.tasks).slice(0, 2).map(([task]) => task).join(", ");
+        return [[adapter.id, tasks, String(t.heldOutItems), `${t.heldOutLossBase!.toFixed(3)} → ${t.heldOutLossAdapter!.toFixed(3)}`,
+            t.heldOutAccuracyBase === undefined ? "-" : `${percent(t.heldOutAccuracyBase)} → ${percent(t.heldOutAccuracyAdapter!)}`]];
+    });
+    if (rows.length === 0) return "";
+    return `${textTable(["adapter", "main tasks", "held-out", "loss base → adapter", "accuracy % base → adapter"], rows, (i) => i >= 2).join("\n")}\n`;
 }
 
 function summary(manifest: PoolManifest, out: string): string {

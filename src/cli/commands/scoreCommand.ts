@@ -7,6 +7,7 @@ import { ItemScorer } from "../../runtime/scoring.js";
 import { taskAccuracy, type TaskAccuracy } from "../../runtime/taskAccuracy.js";
 import { integerOption } from "../optionValues.js";
 import { DEFAULT_DEVICE_MODEL } from "./blendCommand.js";
+import { textTable } from "../../ui/textTable.js";
 
 interface ScoreCommandOptions {
     model: string;
@@ -17,13 +18,11 @@ interface ScoreCommandOptions {
     json?: boolean;
 }
 
-const percent = (share: number): string => (100 * share).toFixed(1).padStart(6);
+const percent = (share: number): string => `${(100 * share).toFixed(1)}%`;
 
 function formatTable(rows: TaskAccuracy[]): string {
-    const width = Math.max(12, ...rows.map((r) => r.task.length));
-    const lines = [`${"task".padEnd(width)}  items  accuracy  chance  confidence`];
-    for (const r of rows) lines.push(`${r.task.padEnd(width)}  ${String(r.items).padStart(5)}  ${percent(r.accuracy)}%  ${percent(r.chance)}%  ${percent(r.meanConfidence)}%`);
-    return lines.join("\n");
+    const cells = rows.map((r) => [r.task, String(r.items), percent(r.accuracy), percent(r.chance), percent(r.meanConfidence)]);
+    return textTable(["task", "items", "accuracy", "chance", "confidence"], cells, (i) => i > 0).join("\n");
 }
 
 /** `crayon score`: a model's option accuracy on a benchmark's user-task tests and out-of-scope queries. */

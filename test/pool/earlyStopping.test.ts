@@ -1,0 +1,77 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadBenchmark } from "../../src/data/benchmark/loadBenchmark.js";
+import type { QaItem } from "../../src/data/item.js";
+import { loadLlamaModel, type LoadedLlamaModel } from "../../src/model/modelFile.js";
+import { trainClusterAdapter } from "../../src/pool/clusterTraining.js";
+import { answerMetrics } from "../../src/pool/heldOutLoss.js";
+import { createLoraOptimization } from "../../src/pool/loraOptimization.js";
+import { disposeWeights } from "../../src/model/weights.js";
+import { ItemEncoder } from "../../src/runtime/encode.js";
+import { LlamaRuntime } from "../../src/runtime/llama.js";
+import { setupEngine } from "../../src/train/engine/backend.js";
+import { writeTestModel } from "../runtime/fixtures.js";
+import { tinyBuild, writeTinyBenchmark } from "./poolFixtures.js";
+
+let dir: string;
+let runtime: LlamaRuntime;
+let base: LoadedLlamaModel;
+let encoder: ItemEncoder;
+let answeredA: QaItem[];
+let answeredB: QaItem[];
+const modelPath = () => path.join(dir, "base.gguf");
+
+beforeAll(async () => {
+    await setupEngine();
+    dir = await mkdtemp(path.join(tmpdir(), "crayon-early-stop-"));
+    await writeTestModel(modelPath(), 5);
+    await writeTinyBenchmark(path.join(dir, "tiny.json"), 60);
+    const items = (await loadBenchmark(path.join(dir, "tiny.json"))).pool;
+    answeredA = items.filter((item) => item.answer === 0).slice(0, 12);
+    answeredB = items.filter((item) => item.answer === 1).slice(0, 12);
+    base = await loadLlamaModel(modelPath());
+    runtime = await LlamaRuntime.create({ threads: 1 });
+    encoder = new ItemEncoder(await runtime.loadModel(modelPath()), modelPath());
+});
+afterAll(async () => {
+    disposeWeights(base.weights);
+    await runtime.dispose();
+    await rm(dir, { recursive: true, force: true });
+});
+
+const train = (name: string, validation?: QaItem[]) =>
+    trainClusterAdapter({
+        base,
+        encoder,
+        items: answeredA,
+        validation,
+        spec: { ...tinyBuild, steps: 40, learningRate: 0.3 },
+        createOptimization: createLoraOptimization,
+        checkpoints: path.join(dir, `${name}-checkpoints`),
+        adapterPath: path.join(dir, `${name}.gguf`),
+        name
+    });
+
+describe("choosing the step to keep", () => {
+    it("writes the adapter of the lowest validation loss, not the last, once training over-fits", async () => {
+        // trained only on items answered A, checked on items answered B: past a point each step hurts them
+        const result = await train("overfit", answeredB);
+        const curve = result.validationCurve;
+        expect(curve).toHaveLength(21);
+        expect(curve.at(-1)!).toBeGreaterThan(Math.min(...curve) + 0.01);
+        expect(result.keptStep).toBe(result.validationEvery * curve.indexOf(Math.min(...curve)));
+        expect(result.keptStep).toBeLessThan(40);
+        // the file holds the kept step's factors: llama.cpp gives its validation loss, not the last step's
+        const model = await runtime.loadModel(modelPath());
+        const written = await answerMetrics(runtime, model, encoder, answeredB, [{ path: path.join(dir, "overfit.gguf"), scale: 1 }]);
+        expect(written.loss).toBeCloseTo(curve[result.keptStep / result.validationEvery]!, 3);
+    });
+
+    it("keeps the last step when there are no validation items", async () => {
+        const result = await train("last");
+        expect(result.validationCurve).toEqual([]);
+        expect(result.keptStep).toBe(40);
+    });
+});
