@@ -18,8 +18,6 @@ export interface PretrainConfig {
     vocabPieces: number;
     /** which tokens of an item are scored (see itemSequence) */
     lossOn: LossOn;
-    /** weight of the answer letter against every other scored token (default 1) */
-    answerWeight?: number;
     /** benchmark whose `pretrain` corpus the model learns */
     benchmark: string;
     steps: number;

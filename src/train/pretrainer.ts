@@ -150,7 +150,7 @@ export async function pretrain(config: PretrainConfig, run: PretrainRun): Promis
         const vocabModel = await runtime.loadModel(initPath, { vocabOnly: true });
         const encoder = new ItemEncoder(vocabModel, initPath);
         const eos = vocabModel.tokens.eos ?? undefined;
-        sequences = corpus.map((item) => itemSequence(encoder.encode(item), config.lossOn, eos, config.answerWeight));
+        sequences = corpus.map((item) => itemSequence(encoder.encode(item), config.lossOn, eos));
     } finally {
         await runtime.dispose();
     }

@@ -5,9 +5,6 @@ export interface TrainingSequence {
     tokens: number[];
     /** index of the first token whose prediction is scored (≥ 1) */
     lossStart: number;
-    /** the prediction of tokens[answerAt] (the gold letter) weighs `answerWeight` in the loss; others weigh 1 */
-    answerAt?: number;
-    answerWeight?: number;
 }
 
 /** Which tokens of a QA item are scored. */
@@ -18,10 +15,9 @@ export type LossOn = "all" | "answer";
  * learn. `all` scores every token: a model trained from scratch must also learn the language of the
  * prompts, and facts that one task states in its questions are what another task asks about.
  */
-export function itemSequence(encoded: EncodedItem, lossOn: LossOn, eos?: number, answerWeight = 1): TrainingSequence {
+export function itemSequence(encoded: EncodedItem, lossOn: LossOn, eos?: number): TrainingSequence {
     const tokens = [...encoded.prompt, encoded.optionTokens[encoded.answer]!, ...(eos === undefined ? [] : [eos])];
-    const answerAt = encoded.prompt.length;
-    return { tokens, lossStart: lossOn === "all" ? 1 : answerAt, answerAt, answerWeight };
+    return { tokens, lossStart: lossOn === "all" ? 1 : encoded.prompt.length };
 }
 
 /** A batch laid out for the forward pass: B rows of T positions, row-major. */
@@ -30,7 +26,7 @@ export interface TokenBatch {
     seqLen: number; // T
     inputs: Int32Array; // [B·T] tokens[t]
     targets: Int32Array; // [B·T] tokens[t + 1]
-    lossMask: Float32Array; // [B·T] the weight of predicting targets[t] in the loss, 0 where it is not scored
+    lossMask: Float32Array; // [B·T] 1 where the prediction of targets[t] is scored
     /** scored predictions in the batch */
     scoredTokens: number;
 }
@@ -42,13 +38,13 @@ export function packBatch(sequences: readonly TrainingSequence[], seqLen: number
     const targets = new Int32Array(batchSize * seqLen);
     const lossMask = new Float32Array(batchSize * seqLen);
     let scoredTokens = 0;
-    sequences.forEach(({ tokens, lossStart, answerAt, answerWeight }, row) => {
+    sequences.forEach(({ tokens, lossStart }, row) => {
         const length = Math.min(tokens.length, seqLen + 1);
         for (let t = 0; t + 1 < length; t++) {
             inputs[row * seqLen + t] = tokens[t]!;
             targets[row * seqLen + t] = tokens[t + 1]!;
             if (t + 1 >= lossStart) {
-                lossMask[row * seqLen + t] = t + 1 === answerAt ? (answerWeight ?? 1) : 1;
+                lossMask[row * seqLen + t] = 1;
                 scoredTokens++;
             }
         }
