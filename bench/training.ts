@@ -14,10 +14,14 @@ const OPENBLAS_DIR = `/usr/lib/${os.arch() === "x64" ? "x86_64" : os.arch()}-lin
 /** Tokens/s of the tfjs trainer per case (each in its own process), next to PyTorch-CPU when available. */
 export async function runTrainingBench(): Promise<void> {
     const python = findTorchPython();
+    // on the reference BLAS PyTorch is several times slower than it really is: a ratio against it would flatter
+    const fairBaseline = python !== null && existsSync(OPENBLAS_DIR);
     console.log("Training throughput: forward + backward + AdamW; tokens/s = B·T / step time, median (best) of the timed steps.");
     console.log(python === null
         ? "PyTorch not found (install python3-torch and libopenblas0-pthread, or set CRAYON_TORCH_PYTHON): tfjs only."
-        : `PyTorch baseline: ${python}, ${TORCH_THREADS} threads${existsSync(OPENBLAS_DIR) ? ", OpenBLAS (1 thread per torch thread)" : ""}.`);
+        : fairBaseline
+          ? `PyTorch baseline: ${python}, ${TORCH_THREADS} threads, OpenBLAS (1 thread per torch thread).`
+          : `PyTorch at ${python} runs on the reference BLAS here (install libopenblas0-pthread): its figures are shown, no ratio.`);
     console.log("Other processes on this machine share its cores: treat single runs as noisy.\n");
     console.log(["case", "mode", "B×T", "tfjs tok/s", "torch tok/s", "ratio", "tfjs loss", "tensors", "wasm heap"].join("\t"));
     const rate = (r: { tokensPerSecond: number; bestTokensPerSecond: number } | null) =>
@@ -25,7 +29,7 @@ export async function runTrainingBench(): Promise<void> {
     TRAINING_CASES.forEach((c, index) => {
         const tfjs = runTfjsCase(index);
         const torch = python === null ? null : runTorchCase(python, c);
-        const ratio = tfjs !== null && torch !== null
+        const ratio = tfjs !== null && torch !== null && fairBaseline
             ? `${(tfjs.tokensPerSecond / torch.tokensPerSecond).toFixed(2)}× (${(tfjs.bestTokensPerSecond / torch.bestTokensPerSecond).toFixed(2)}×)`
             : "–";
         const stableTensors = tfjs !== null && new Set(tfjs.numTensors).size === 1 ? "constant" : "CHANGING";
