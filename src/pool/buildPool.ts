@@ -213,7 +213,7 @@ async function buildAdapter(
         const adapted = await answerMetrics(runtime, model, encoder, heldOut, [{ path: adapterPath, scale: 1 }]);
         return { heldOutLossBase: base.loss, heldOutLossAdapter: adapted.loss, heldOutAccuracyBase: base.accuracy, heldOutAccuracyAdapter: adapted.accuracy };
     };
-    const heldOutLoss = heldOut.length === 0 ? {} : await heldOutMetrics();
+    const heldOutScores = heldOut.length === 0 ? {} : await heldOutMetrics();
     const adapter: PoolAdapter = {
         id,
         file,
@@ -233,7 +233,11 @@ async function buildAdapter(
             validationEvery: result.validationEvery,
             validationItems: validation.length,
             keptStep: result.keptStep,
-            ...heldOutLoss, heldOutItems: heldOut.length, tokensPerSecond: result.tokensPerSecond, seconds: result.seconds }
+            ...heldOutScores,
+            heldOutItems: heldOut.length,
+            tokensPerSecond: result.tokensPerSecond,
+            seconds: result.seconds
+        }
     };
     options.events?.onAdapterDone?.(adapter);
     return adapter;

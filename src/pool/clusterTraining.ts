@@ -48,7 +48,6 @@ export interface ClusterTrainingResult {
 interface CheckpointMeta {
     lossCurve: number[];
     validationCurve: number[];
-    best: { step: number; loss: number };
     seconds: number;
 }
 
@@ -109,7 +108,10 @@ export async function trainClusterAdapter(args: {
             }
             return sum / validation.length;
         };
-        const snapshot = (): Map<string, Float32Array> => new Map(variables.map((v, i) => [`best/${i}`, (v.dataSync() as Float32Array).slice()]));
+        // the factors of the best step so far (checkpointed with the run), only when there is a validation loss to rank steps by
+        const snapshot = (): Map<string, Float32Array> =>
+            validation.length === 0 ? new Map() : new Map(variables.map((v, i) => [`best/${i}`, (v.dataSync() as Float32Array).slice()]));
+        const bestStep = (curve: readonly number[]): number => validationEvery * curve.indexOf(Math.min(...curve));
         const checkpoint = await loadLatestCheckpoint<CheckpointMeta>(args.checkpoints);
         let step = 0;
         let meta: CheckpointMeta;
@@ -120,8 +122,7 @@ export async function trainClusterAdapter(args: {
             meta = checkpoint.meta;
             best = new Map([...checkpoint.arrays].filter(([name]) => name.startsWith("best/")));
         } else {
-            const loss = validation.length > 0 ? validationLoss() : Number.NaN;
-            meta = { lossCurve: [], validationCurve: validation.length > 0 ? [loss] : [], best: { step: 0, loss }, seconds: 0 };
+            meta = { lossCurve: [], validationCurve: validation.length > 0 ? [validationLoss()] : [], seconds: 0 };
             best = snapshot();
         }
         args.onStart?.(step);
@@ -143,11 +144,8 @@ export async function trainClusterAdapter(args: {
             }
             if (validation.length > 0 && step % validationEvery === 0) {
                 const loss = validationLoss();
+                if (loss < Math.min(...meta.validationCurve)) best = snapshot();
                 meta.validationCurve.push(loss);
-                if (loss < meta.best.loss) {
-                    meta.best = { step, loss };
-                    best = snapshot();
-                }
             }
             const elapsed = (performance.now() - started) / 1000;
             args.onTick?.({ step, loss, tokensPerSecond: tokens / Math.max(elapsed, 1e-9) });
@@ -155,7 +153,7 @@ export async function trainClusterAdapter(args: {
                 await saveCheckpoint(args.checkpoints, { step, meta: { ...meta, seconds: meta.seconds + elapsed }, arrays: new Map([...optimization.state(), ...best]) });
             }
         }
-        const keptStep = validation.length > 0 ? meta.best.step : spec.steps;
+        const keptStep = validation.length > 0 ? bestStep(meta.validationCurve) : spec.steps;
         if (keptStep !== spec.steps) variables.forEach((v, i) => tf.tidy(() => v.assign(tf.tensor(best.get(`best/${i}`)!, v.shape, "float32"))));
         const seconds = meta.seconds + (performance.now() - started) / 1000;
         await writeLoraAdapter(args.adapterPath, { architecture: base.hp.architecture, alpha: spec.alpha, stack, name: args.name });
