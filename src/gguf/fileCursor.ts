@@ -1,6 +1,7 @@
 import type { FileHandle } from "node:fs/promises";
 
-const CHUNK_BYTES = 1 << 20;
+/** First read and smallest refill: most headers fit, and a small adapter is not read whole just for its header. */
+const CHUNK_BYTES = 64 << 10;
 
 /**
  * Sequential little-endian reads from a file handle through a buffer that is refilled on demand, so a
@@ -20,9 +21,12 @@ export class FileCursor {
         private readonly truncated: (what: string) => never
     ) {}
 
-    /** A cursor over a whole file already in memory: `need` only checks bounds and never reads. */
-    static inMemory(bytes: Uint8Array, truncated: (what: string) => never): FileCursor {
-        const cursor = new FileCursor(null, bytes.length, truncated);
+    /**
+     * A cursor over bytes already in memory: `need` only checks bounds and never reads. `bytes` may be the
+     * start of a longer file (its header) when `fileSize` gives the whole length.
+     */
+    static inMemory(bytes: Uint8Array, truncated: (what: string) => never, fileSize = bytes.length): FileCursor {
+        const cursor = new FileCursor(null, fileSize, truncated);
         cursor.buffer = bytes;
         cursor.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
         return cursor;
@@ -36,14 +40,15 @@ export class FileCursor {
     async need(bytes: number, what: string): Promise<void> {
         if (bytes > this.remaining) this.truncated(what);
         const bufferEnd = this.bufferStart + this.buffer.length;
-        if (this.position + bytes <= bufferEnd) return; // always, for an in-memory cursor: it holds the whole file
+        if (this.position + bytes <= bufferEnd) return;
+        if (this.handle === null) this.truncated(what); // in memory: only the bytes given can be read
         const keep = this.buffer.subarray(this.position - this.bufferStart);
         const toRead = Math.min(Math.max(bytes - keep.length, CHUNK_BYTES), this.fileSize - bufferEnd);
         const next = new Uint8Array(keep.length + toRead);
         next.set(keep);
         let filled = keep.length;
         while (filled < next.length) {
-            const { bytesRead } = await this.handle!.read(next, filled, next.length - filled, this.position + filled);
+            const { bytesRead } = await this.handle.read(next, filled, next.length - filled, this.position + filled);
             if (bytesRead === 0) this.truncated(what); // the file shrank while we read it
             filled += bytesRead;
         }

@@ -120,9 +120,9 @@ export function decodeToF32(type: GgmlType, bytes: Uint8Array, count: number): F
     }
 }
 
-/** Bytes of `data` stored as F32 or F16 (the types the writer produces). */
+/** Bytes of `data` stored as F32 (a view of `data` itself, not a copy) or F16 (the types the writer produces). */
 export function encodeFromF32(type: GgmlType.F32 | GgmlType.F16, data: Float32Array): Uint8Array {
-    if (type === GgmlType.F32) return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+    if (type === GgmlType.F32) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     const halves = new Uint16Array(data.length);
     for (let i = 0; i < data.length; i++) halves[i] = f32ToF16Bits(data[i]!);
     return new Uint8Array(halves.buffer);

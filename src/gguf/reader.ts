@@ -81,12 +81,15 @@ export async function readGguf(path: string): Promise<GgufFile> {
     }
 }
 
-/** Like `readGguf`, for a file whose bytes are already in memory (a small adapter read whole): no second read. */
-export async function readGgufBytes(path: string, bytes: Uint8Array): Promise<GgufFile> {
+/**
+ * Like `readGguf`, for a file whose bytes are already in memory (a small adapter read whole): no second read.
+ * `bytes` may be only the header of a file of `fileSize` bytes (one about to be written, say).
+ */
+export async function readGgufBytes(path: string, bytes: Uint8Array, fileSize = bytes.length): Promise<GgufFile> {
     const fail = (problem: string, hint?: string): never => {
         throw new GgufError(path, problem, hint);
     };
-    const cursor = FileCursor.inMemory(bytes, (what) => fail(`file ends inside ${what} (the file has ${bytes.length} bytes)`, TRUNCATED_HINT));
+    const cursor = FileCursor.inMemory(bytes, (what) => fail(`file ends inside ${what} (the file has ${fileSize} bytes)`, TRUNCATED_HINT), fileSize);
     return new HeaderParser(path, cursor, fail).parse();
 }
 

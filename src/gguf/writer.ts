@@ -88,7 +88,11 @@ class ByteWriter {
     }
 }
 
-export async function writeGguf(path: string, content: GgufContent, options: GgufWriteOptions = {}): Promise<void> {
+/**
+ * The file's bytes as a sequence of chunks: header, then each tensor's data (encoded lazily, one tensor at a
+ * time) and its alignment padding. `path` only names the file in errors.
+ */
+export function encodeGguf(path: string, content: GgufContent, options: GgufWriteOptions = {}): Iterable<Uint8Array> {
     const fail = (problem: string): never => {
         throw new GgufError(path, `cannot write: ${problem}`);
     };
@@ -117,16 +121,21 @@ export async function writeGguf(path: string, content: GgufContent, options: Ggu
     });
     header.padTo(alignment);
 
-    // One tensor is encoded at a time, as the file is written.
-    function* chunks(): Generator<Uint8Array> {
+    return (function* chunks(): Generator<Uint8Array> {
         yield header.contents();
         for (const tensor of content.tensors) {
             const data = encodeFromF32(tensor.type, tensor.data);
             yield data;
             yield new Uint8Array(alignUp(data.length, alignment) - data.length);
         }
-    }
-    await writeFileAtomic(path, chunks()).catch((error: NodeJS.ErrnoException) => fail(error.code ?? error.message));
+    })();
+}
+
+export async function writeGguf(path: string, content: GgufContent, options: GgufWriteOptions = {}): Promise<void> {
+    const chunks = encodeGguf(path, content, options);
+    await writeFileAtomic(path, chunks).catch((error: NodeJS.ErrnoException) => {
+        throw error instanceof GgufError ? error : new GgufError(path, `cannot write: ${error.code ?? error.message}`);
+    });
 }
 
 function alignUp(value: number, alignment: number): number {

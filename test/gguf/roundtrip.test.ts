@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GgmlType, GgufKey, GgufValueType } from "../../src/gguf/constants.js";
 import { GgufError } from "../../src/gguf/errors.js";
 import { roundToF16 } from "../../src/gguf/numeric.js";
-import { metadataNumber, metadataString, readGguf, readTensorF32 } from "../../src/gguf/reader.js";
+import { metadataNumber, metadataString, readGguf, readGgufBytes, readTensorF32 } from "../../src/gguf/reader.js";
 import type { GgufMetadata } from "../../src/gguf/types.js";
-import { gguf, writeGguf, type GgufTensorInput } from "../../src/gguf/writer.js";
+import { encodeGguf, gguf, writeGguf, type GgufTensorInput } from "../../src/gguf/writer.js";
 import { rawGguf } from "./rawGguf.js";
 import { pseudoRandom } from "./tinyModel.js";
 
@@ -82,6 +82,17 @@ describe("GGUF round trip", () => {
             expect(new Uint32Array(read.buffer), tensor.name).toEqual(new Uint32Array(expected.buffer));
         }
         expect(await readdir(dir)).not.toContainEqual(expect.stringMatching(/\.tmp$/));
+    });
+
+    it("describes a file from its encoded header alone as from the written file", async () => {
+        const path = join(dir, "header-only.gguf");
+        const content = { metadata: everyValueType(), tensors: oddTensors() };
+        const chunks = [...encodeGguf(path, content)];
+        const fileSize = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+        await writeGguf(path, content);
+        expect(await readGgufBytes(path, chunks[0]!, fileSize)).toEqual(await readGguf(path));
+        // the header is not the whole file: parsed as if it were, the tensors run past its end
+        await expect(readGgufBytes(path, chunks[0]!)).rejects.toThrow(/past the end of the file/);
     });
 
     it("writes and reads a header of several MB (a real vocabulary)", async () => {
