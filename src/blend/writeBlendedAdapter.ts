@@ -2,12 +2,10 @@ import { createHash } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { GgmlType, loraATensorName, loraBTensorName } from "../gguf/constants.js";
-import { writeFileAtomic } from "../fs/atomicWrite.js";
-import { GgufError } from "../gguf/errors.js";
 import { readGgufBytes } from "../gguf/reader.js";
 import type { GgufFile } from "../gguf/types.js";
 import { validateLoraAdapter } from "../gguf/validate.js";
-import { encodeGguf, type GgufTensorInput } from "../gguf/writer.js";
+import { encodeGguf, writeGgufChunks, type GgufTensorInput } from "../gguf/writer.js";
 import { loraAdapterMetadata } from "../model/loraFile.js";
 import type { LoraMatrixFactors } from "./adapterFactors.js";
 import { blendMetadataEntries, type BlendInfo } from "./blendMetadata.js";
@@ -25,7 +23,7 @@ export interface WrittenBlend {
  * Writes the blend as one F32 LoRA adapter with α = 0, so llama.cpp applies each weight's B·A at exactly the
  * context's scale whatever its rank. node-llama-cpp caches adapters by path, so a folder `out` gets a file
  * named by the content hash (`blend-<sha12>.gguf`): a different blend never reuses a stale path. A `.gguf`
- * `out` is written as given, with the hash in `crayon.blend.sha256`. The encoded bytes are parsed back and
+ * `out` is written as given, with the hash in `crayon.blend.sha256`. The encoded header is parsed back and
  * validated (against `base` when given) before anything is written, so a failed check leaves no file.
  */
 export async function writeBlendedAdapter(out: string, architecture: string, matrices: readonly LoraMatrixFactors[], info: BlendInfo, base?: GgufFile): Promise<WrittenBlend> {
@@ -44,9 +42,7 @@ export async function writeBlendedAdapter(out: string, architecture: string, mat
     const chunks = [...encodeGguf(file, { metadata, tensors })];
     const fileSize = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
     validateLoraAdapter(await readGgufBytes(file, chunks[0]!, fileSize), base);
-    await writeFileAtomic(file, chunks).catch((error: NodeJS.ErrnoException) => {
-        throw new GgufError(file, `cannot write: ${error.code ?? error.message}`);
-    });
+    await writeGgufChunks(file, chunks);
     return { path: file, sha256 };
 }
 

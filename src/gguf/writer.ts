@@ -132,7 +132,11 @@ export function encodeGguf(path: string, content: GgufContent, options: GgufWrit
 }
 
 export async function writeGguf(path: string, content: GgufContent, options: GgufWriteOptions = {}): Promise<void> {
-    const chunks = encodeGguf(path, content, options);
+    await writeGgufChunks(path, encodeGguf(path, content, options));
+}
+
+/** Writes what `encodeGguf` produced, atomically; a failure names the file. */
+export async function writeGgufChunks(path: string, chunks: Iterable<Uint8Array>): Promise<void> {
     await writeFileAtomic(path, chunks).catch((error: NodeJS.ErrnoException) => {
         throw error instanceof GgufError ? error : new GgufError(path, `cannot write: ${error.code ?? error.message}`);
     });
