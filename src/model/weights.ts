@@ -53,13 +53,22 @@ export function blockMatrices(hp: LlamaHparams): { key: MatrixKey; kind: BlockTe
     ];
 }
 
-/** GPT-2-style initialisation (normal, std 0.02; norms 1), seeded and identical on every backend. */
+/** Standard deviation of every initial matrix except an untied token embedding. */
+const MATRIX_INIT_STD = 0.02;
+
+/**
+ * Initialisation, seeded and identical on every backend: matrices normal with std 0.02, norms 1, and an
+ * untied token embedding N(0, 1). With a 0.02 embedding, small pre-norm models did not learn
+ * content-addressed lookup (associative recall stayed at chance through 1.1 M sequences; with N(0, 1)
+ * it formed within 100 k, see models/README.md). A tied embedding is also the output head, where
+ * N(0, 1) would start the logits at a spread of √d, so it keeps 0.02.
+ */
 export function randomLlamaWeights(hp: LlamaHparams, seed: number): LlamaWeights {
     let next = seed;
-    const normal = (shape: [number, number]): tf.Tensor2D => tf.randomNormal(shape, 0, 0.02, "float32", next++);
+    const normal = (shape: [number, number], std = MATRIX_INIT_STD): tf.Tensor2D => tf.randomNormal(shape, 0, std, "float32", next++);
     const d = hp.embeddingLength;
     return {
-        tokenEmbd: normal([hp.vocabSize, d]),
+        tokenEmbd: normal([hp.vocabSize, d], hp.tiedOutput ? MATRIX_INIT_STD : 1),
         blocks: Array.from({ length: hp.blockCount }, () => {
             const block = { attnNorm: tf.ones([d]), ffnNorm: tf.ones([d]) } as Partial<BlockWeights>;
             for (const m of blockMatrices(hp)) block[m.key] = normal([m.inDim, m.outDim]);

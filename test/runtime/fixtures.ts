@@ -18,14 +18,17 @@ export async function writeTestModel(path: string, seed = 11): Promise<LlamaHpar
     });
 }
 
-/** A rank-4 adapter on q and v with non-zero B, written to `path`; the scale is α/r = 2. */
+/**
+ * A rank-4 adapter on q and v with non-zero B, written to `path`; the scale is α/r = 2. Factors are N(0, 1):
+ * the test model's residual stream carries its N(0, 1) token embedding, which smaller factors barely move.
+ */
 export async function writeTestAdapter(path: string, hp: LlamaHparams, seed: number): Promise<void> {
     const rank = 4;
     const qOut = hp.headCount * hp.headDim;
     const vOut = hp.headCountKv * hp.headDim;
     const factor = (outDim: number, s: number) => ({
-        a: tf.randomNormal([hp.embeddingLength, rank], 0, 0.3, "float32", s) as tf.Tensor2D,
-        b: tf.randomNormal([rank, outDim], 0, 0.3, "float32", s + 1) as tf.Tensor2D,
+        a: tf.randomNormal([hp.embeddingLength, rank], 0, 1, "float32", s) as tf.Tensor2D,
+        b: tf.randomNormal([rank, outDim], 0, 1, "float32", s + 1) as tf.Tensor2D,
         scale: 2
     });
     const stack: LoraStack = Array.from({ length: hp.blockCount }, (_, layer) => ({
