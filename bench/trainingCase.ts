@@ -5,7 +5,7 @@ import type { LoraTarget } from "../src/gguf/constants.js";
 import { describeEngine, setupEngine, type EngineInfo } from "../src/train/engine/backend.js";
 import { engineMemoryLimit, ensureRealExit, planBatch } from "../src/train/engine/memoryGuard.js";
 import { constantLearningRate } from "../src/train/schedule.js";
-import type { TokenBatch } from "../src/train/sequences.js";
+import { maskTotals, type TokenBatch } from "../src/train/sequences.js";
 import { disposeTrainable, fullTrainable, loraTrainable, splitBatch, trainStep, type TrainableModel } from "../src/train/trainStep.js";
 import { syntheticBatch, TRAINING_CASES, type TrainingCase } from "./trainingShapes.js";
 
@@ -35,7 +35,7 @@ export function prepareTrainingCase(c: TrainingCase, info: EngineInfo): { model:
         : fullTrainable(c.hp, base);
     const optimizer = new AdamW(model.variables, { schedule: constantLearningRate(1e-3) });
     const { inputs, targets, lossMask } = syntheticBatch(c);
-    const batch = { batchSize: c.batchSize, seqLen: c.seqLen, inputs, targets, lossMask, scoredTokens: lossMask.reduce((a, b) => a + b, 0) };
+    const batch = { batchSize: c.batchSize, seqLen: c.seqLen, inputs, targets, lossMask, ...maskTotals(lossMask) };
     return { model, optimizer, microBatches: splitBatch(batch, plan.microBatch) };
 }
 

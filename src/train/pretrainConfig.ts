@@ -18,6 +18,8 @@ export interface PretrainConfig {
     vocabPieces: number;
     /** which tokens of an item are scored (see itemSequence) */
     lossOn: LossOn;
+    /** with lossOn "answer": the loss weight of each prompt token, the answer's being 1; absent means 0 */
+    promptLossWeight?: number;
     /** benchmark whose `pretrain` corpus the model learns */
     benchmark: string;
     steps: number;

@@ -123,6 +123,10 @@ export async function pretrain(config: PretrainConfig, run: PretrainRun): Promis
     if (corpus === undefined || corpus.length === 0) {
         throw new CrayonError(`benchmark ${config.benchmark} has no pre-training corpus (only generated-world benchmarks do)`);
     }
+    const weight = config.promptLossWeight;
+    if (weight !== undefined && (config.lossOn !== "answer" || !(weight >= 0 && weight <= 1))) {
+        throw new CrayonError(`config ${config.name}: promptLossWeight ${weight} needs lossOn "answer" and a value in [0, 1]`);
+    }
     assertNoTestLeak(corpus, [...benchmark.userTasks.flatMap((t) => t.test), ...benchmark.outOfScope], config.benchmark);
 
     const info = await setupEngine();
@@ -150,7 +154,7 @@ export async function pretrain(config: PretrainConfig, run: PretrainRun): Promis
         const vocabModel = await runtime.loadModel(initPath, { vocabOnly: true });
         const encoder = new ItemEncoder(vocabModel, initPath);
         const eos = vocabModel.tokens.eos ?? undefined;
-        sequences = corpus.map((item) => itemSequence(encoder.encode(item), config.lossOn, eos));
+        sequences = corpus.map((item) => itemSequence(encoder.encode(item), config.lossOn, eos, config.promptLossWeight));
     } finally {
         await runtime.dispose();
     }

@@ -4,7 +4,7 @@ import type { LlamaHparams } from "../model/hparams.js";
 import { initLora, type LoraInit, type LoraStack } from "../model/lora.js";
 import type { BlockWeights, LlamaWeights } from "../model/weights.js";
 import type { AdamW, AdamWStepReport } from "./adamw.js";
-import type { TokenBatch } from "./sequences.js";
+import { maskTotals, type TokenBatch } from "./sequences.js";
 
 export type TrainingMode = "lora" | "full";
 
@@ -66,23 +66,24 @@ export function disposeTrainable(model: TrainableModel): void {
 }
 
 export interface TrainStepResult extends AdamWStepReport {
-    loss: number; // mean cross-entropy over the scored tokens of all micro-batches, nats
+    loss: number; // loss-weighted mean cross-entropy over the scored tokens of all micro-batches, nats
     scoredTokens: number;
 }
 
 /**
- * One optimization step over micro-batches that together form the batch: the loss is the mean
+ * One optimization step over micro-batches that together form the batch: the loss is the weighted mean
  * cross-entropy over all their scored tokens, so k micro-batches give exactly the gradient of the one
  * batch they were cut from. Gradients are summed in JavaScript memory between micro-batches.
  */
 export function trainStep(model: TrainableModel, optimizer: AdamW, microBatches: TokenBatch[]): TrainStepResult {
     const scoredTokens = microBatches.reduce((n, b) => n + b.scoredTokens, 0);
+    const lossWeight = microBatches.reduce((sum, b) => sum + b.lossWeight, 0);
     if (scoredTokens === 0) throw new Error("trainStep: the batch has no scored tokens");
     const sums = model.variables.map((v) => new Float32Array(v.size));
     let loss = 0;
     for (const batch of microBatches) {
         if (batch.scoredTokens === 0) continue;
-        const { value, grads } = tf.variableGrads(() => batchLoss(model, batch, scoredTokens), model.variables);
+        const { value, grads } = tf.variableGrads(() => batchLoss(model, batch, lossWeight), model.variables);
         loss += value.dataSync()[0]!;
         model.variables.forEach((v, i) => {
             const g = grads[v.name];
@@ -96,7 +97,7 @@ export function trainStep(model: TrainableModel, optimizer: AdamW, microBatches:
     return { ...optimizer.apply(sums), loss, scoredTokens };
 }
 
-/** Σ cross-entropy over the batch's scored tokens, divided by `normalizer` (all scored tokens of the step). */
+/** Σ lossMask-weighted cross-entropy over the batch's scored tokens, divided by `normalizer` (the step's total weight). */
 export function batchLoss(model: TrainableModel, batch: TokenBatch, normalizer: number): tf.Scalar {
     const rows: number[] = [];
     const targets: number[] = [];
@@ -174,7 +175,7 @@ export function splitBatch(batch: TokenBatch, microBatchSize: number): TokenBatc
             inputs: batch.inputs.slice(...range),
             targets: batch.targets.slice(...range),
             lossMask,
-            scoredTokens: lossMask.reduce((n, w) => n + (w > 0 ? 1 : 0), 0)
+            ...maskTotals(lossMask)
         });
     }
     return parts;

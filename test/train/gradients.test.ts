@@ -4,7 +4,7 @@ import { llamaLogits } from "../../src/model/forward.js";
 import type { LlamaHparams } from "../../src/model/hparams.js";
 import { disposeWeights, randomLlamaWeights } from "../../src/model/weights.js";
 import { setupEngine } from "../../src/train/engine/backend.js";
-import type { TokenBatch } from "../../src/train/sequences.js";
+import { maskTotals, type TokenBatch } from "../../src/train/sequences.js";
 import { batchLoss, disposeTrainable, fullTrainable, loraTrainable, type TrainableModel, type TrainingMode } from "../../src/train/trainStep.js";
 import { maxRelativeError, seededValues } from "./helpers.js";
 
@@ -21,7 +21,7 @@ const batch: TokenBatch = (() => {
     const inputs = Int32Array.from({ length: B * T }, (_, i) => (i * 7 + 3) % 64);
     const targets = Int32Array.from({ length: B * T }, (_, i) => (i * 5 + 1) % 64);
     const lossMask = Float32Array.from({ length: B * T }, (_, i) => (i % T >= T / 2 ? 1 : 0));
-    return { batchSize: B, seqLen: T, inputs, targets, lossMask, scoredTokens: lossMask.reduce((a, b) => a + b, 0) };
+    return { batchSize: B, seqLen: T, inputs, targets, lossMask, ...maskTotals(lossMask) };
 })();
 
 function buildModel(mode: TrainingMode, tied: boolean): TrainableModel {

@@ -5,7 +5,7 @@ import { disposeWeights, randomLlamaWeights } from "../../src/model/weights.js";
 import { AdamW } from "../../src/train/adamw.js";
 import { setupEngine } from "../../src/train/engine/backend.js";
 import { constantLearningRate } from "../../src/train/schedule.js";
-import type { TokenBatch } from "../../src/train/sequences.js";
+import { maskTotals, type TokenBatch } from "../../src/train/sequences.js";
 import { disposeTrainable, fullTrainable, loraTrainable, splitBatch, trainStep, type TrainableModel, type TrainingMode } from "../../src/train/trainStep.js";
 
 const hp: LlamaHparams = {
@@ -26,7 +26,7 @@ function cyclicBatch(batchSize: number, seqLen: number): TokenBatch {
             lossMask[i] = t >= seqLen / 2 ? 1 : 0;
         }
     }
-    return { batchSize, seqLen, inputs, targets, lossMask, scoredTokens: batchSize * (seqLen / 2) };
+    return { batchSize, seqLen, inputs, targets, lossMask, ...maskTotals(lossMask) };
 }
 
 function build(mode: TrainingMode): TrainableModel {
@@ -89,5 +89,27 @@ describe("trainStep on the wasm engine", () => {
         expect(parts.map((p) => p.batchSize)).toEqual([2, 2, 1]);
         expect(parts.reduce((n, p) => n + p.scoredTokens, 0)).toBe(batch.scoredTokens);
         expect(Int32Array.from(parts.flatMap((p) => [...p.inputs]))).toEqual(batch.inputs);
+    });
+
+    it("a weighted loss mask gives the weighted mean of the tokens' cross-entropies", () => {
+        const batch = cyclicBatch(2, 16);
+        const withMask = (weight: (t: number) => number): TokenBatch => {
+            const lossMask = batch.lossMask.map((_, i) => weight(i % batch.seqLen));
+            return { ...batch, lossMask, ...maskTotals(lossMask) };
+        };
+        const meanLoss = (b: TokenBatch) => {
+            const model = build("full"); // seeded: the same weights every time
+            const { loss } = trainStep(model, new AdamW(model.variables, { schedule: constantLearningRate(1e-3) }), [b]);
+            release(model);
+            return loss;
+        };
+        const early = withMask((t) => (t < 8 ? 1 : 0));
+        const late = withMask((t) => (t < 8 ? 0 : 1));
+        const weighted = withMask((t) => (t < 8 ? 0.25 : 1));
+        expect(weighted.scoredTokens).toBe(32);
+        expect(weighted.lossWeight).toBeCloseTo(0.25 * 16 + 16, 6);
+        const expected = (0.25 * 16 * meanLoss(early) + 16 * meanLoss(late)) / (0.25 * 16 + 16);
+        expect(meanLoss(weighted)).toBeCloseTo(expected, 5);
+        expect(Math.abs(meanLoss(early) - meanLoss(late))).toBeGreaterThan(1e-3); // the weighting is visible
     });
 });
