@@ -1,11 +1,13 @@
 /**
- * How fast `crayon blend` is against the bandwidth floor: the time to read the pool's adapter files once.
- * A synthetic pool of K rank-8 adapters on q, k, v, o of a device-sized model (d = 128, 4 layers,
+ * How fast `crayon blend` is against the bandwidth floor: the time to read the pool's adapter files once,
+ * and — since a concat blend writes a file as large as the adapters it blends — the time to write that
+ * many bytes once (atomically and without fsync, as the blend does). A synthetic pool of K rank-8 adapters on q, k, v, o of a device-sized model (d = 128, 4 layers,
  * ffn 352) is written to a temporary folder; embedding is excluded (the examples' embedding is given).
  * Run alone: `node dist/bench/blendSpeed.js [K …]`; from a runner: `runBlendBench()` prints the table,
  * `runBlendSpeed()` returns the rows.
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { readFileSync, statSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -14,6 +16,7 @@ import * as tf from "@tensorflow/tfjs";
 import { blendAdapters } from "../src/blend/blendAdapters.js";
 import type { BlendTimings } from "../src/blend/types.js";
 import type { QaItem } from "../src/data/item.js";
+import { writeFileAtomic } from "../src/fs/atomicWrite.js";
 import { readGguf } from "../src/gguf/reader.js";
 import { writeRandomLlamaModel } from "../src/model/randomModel.js";
 import { writeSyntheticPool } from "./syntheticPool.js";
@@ -31,12 +34,14 @@ export interface BlendSpeedRow {
     poolBytes: number;
     /** reading every adapter file once into memory (the bandwidth floor), ms */
     floorMs: number;
+    /** writing the concat blend's bytes once, atomically (temporary file, rename; no fsync, as the blend), ms */
+    writeFloorMs: number;
     /** concat blend: read + combine + write, ms, and its parts (median run) */
     concat: BlendTimings;
-    /** concat blend (read + combine + write) / floor */
+    /** concat blend (read + combine + write) / read floor */
     ratio: number;
-    /** concat blend without the write (read + combine) / floor: what the file system's fsync does not decide */
-    inMemoryRatio: number;
+    /** concat blend / (read floor + write floor): what parsing, combining and hashing add to the I/O */
+    ioRatio: number;
     /** svd blend to rank 8: read + combine + write, ms */
     svdMs: number;
 }
@@ -65,26 +70,33 @@ export async function runBlendSpeed(options: BlendSpeedOptions = {}): Promise<Bl
                 blendAdapters(pool, [EXAMPLE], { method: "crayon", temperature: 1, combine, embed, base, out: path.join(dir, `out-${count}`) });
 
             const floors: number[] = [];
+            const writeFloors: number[] = [];
             const concats: BlendTimings[] = [];
             const svds: number[] = [];
             let poolBytes = 0;
             for (let run = 0; run <= repeats; run++) {
-                const start = performance.now();
-                const contents = await Promise.all(files.map((file) => readFile(file))); // as the blend reads them
+                let start = performance.now();
+                const contents = files.map((file) => readFileSync(file)); // as the blend reads them
                 const floor = performance.now() - start;
                 poolBytes = contents.reduce((sum, bytes) => sum + bytes.length, 0);
-                const concat = (await blend("concat")).timings;
+                const result = await blend("concat");
+                const outBytes = new Uint8Array(statSync(result.adapterPath).size);
+                start = performance.now();
+                writeFileAtomic(path.join(dir, "write-floor.bin"), [outBytes], { durable: false });
+                const writeFloor = performance.now() - start;
                 const svd = (await blend("svd")).timings.blendMs;
                 if (run === 0) continue; // warm-up: page cache, JIT
                 floors.push(floor);
-                concats.push(concat);
+                writeFloors.push(writeFloor);
+                concats.push(result.timings);
                 svds.push(svd);
             }
             const concat = concats.sort((a, b) => a.blendMs - b.blendMs)[Math.floor(concats.length / 2)]!;
             const floorMs = median(floors);
+            const writeFloorMs = median(writeFloors);
             rows.push({
-                adapters: count, poolBytes, floorMs, concat, ratio: concat.blendMs / floorMs,
-                inMemoryRatio: (concat.readMs + concat.combineMs) / floorMs, svdMs: median(svds)
+                adapters: count, poolBytes, floorMs, writeFloorMs, concat, ratio: concat.blendMs / floorMs,
+                ioRatio: concat.blendMs / (floorMs + writeFloorMs), svdMs: median(svds)
             });
         }
         return rows;
@@ -101,10 +113,10 @@ function median(values: number[]): number {
 /** One line per K, for people. */
 export function formatBlendSpeed(rows: readonly BlendSpeedRow[]): string {
     const f = (ms: number) => ms.toFixed(1).padStart(7);
-    const lines = ["    K   pool MB  floor ms  blend ms (   read  combine    write)  ×floor  read+combine ×floor   svd ms"];
+    const lines = ["    K   pool MB  read floor ms  write floor ms  blend ms (   read  combine    write)  ×read floor  ×(read + write floor)   svd ms"];
     for (const r of rows) {
         const c = r.concat;
-        lines.push(`${String(r.adapters).padStart(5)}  ${(r.poolBytes / 2 ** 20).toFixed(2).padStart(7)}  ${f(r.floorMs)}   ${f(r.concat.blendMs)} (${f(c.readMs)} ${f(c.combineMs)} ${f(c.writeMs)})  ${r.ratio.toFixed(2).padStart(6)}  ${r.inMemoryRatio.toFixed(2).padStart(19)}  ${f(r.svdMs)}`);
+        lines.push(`${String(r.adapters).padStart(5)}  ${(r.poolBytes / 2 ** 20).toFixed(2).padStart(7)}  ${f(r.floorMs).padStart(13)}  ${f(r.writeFloorMs).padStart(14)}   ${f(r.concat.blendMs)} (${f(c.readMs)} ${f(c.combineMs)} ${f(c.writeMs)})  ${r.ratio.toFixed(2).padStart(11)}  ${r.ioRatio.toFixed(2).padStart(21)}  ${f(r.svdMs)}`);
     }
     return `${lines.join("\n")}\n`;
 }

@@ -58,7 +58,7 @@ export async function writeSyntheticPool(dir: string, spec: SyntheticPoolSpec): 
                 );
             }
         }
-        await writeGguf(path.join(dir, file), { metadata: loraAdapterMetadata({ architecture: hp.architecture, alpha: adapter.alpha, name: id }), tensors });
+        writeGguf(path.join(dir, file), { metadata: loraAdapterMetadata({ architecture: hp.architecture, alpha: adapter.alpha, name: id }), tensors });
         adapters.push({
             id, file, sha256: await sha256File(path.join(dir, file)), rank: adapter.rank, alpha: adapter.alpha, targets: adapter.targets,
             cluster: k, clusterSize: 1, tasks: {}, sources: {}, training: { steps: 0, lossCurve: [], lossEvery: 1 }

@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { GgmlType, TensorName, loraATensorName, loraBTensorName } from "../gguf/constants.js";
 import { GgufError } from "../gguf/errors.js";
 import { decodeToF32 } from "../gguf/numeric.js";
@@ -34,11 +34,14 @@ export interface AdapterFactors {
  * single read of the whole file (F32 factors are views into it). token_embd adapters are refused: their factors are laid out for a lookup, not a
  * product, and blending them is not supported.
  */
-export async function readAdapterFactors(path: string, base?: GgufFile): Promise<AdapterFactors> {
-    const bytes = await readFile(path).catch((error: NodeJS.ErrnoException) => {
-        throw new GgufError(path, `cannot read the file (${error.code ?? error.message})`);
-    });
-    const file = await readGgufBytes(path, bytes);
+export function readAdapterFactors(path: string, base?: GgufFile): AdapterFactors {
+    let bytes: Buffer;
+    try {
+        bytes = readFileSync(path); // synchronous: a small file, and a thread-pool round trip costs more than the read
+    } catch (error) {
+        throw new GgufError(path, `cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+    const file = readGgufBytes(path, bytes);
     const info = validateLoraAdapter(file, base);
     const decode = (tensor: GgufTensorInfo, count: number): Float32Array => {
         const start = bytes.byteOffset + file.dataOffset + tensor.offset;

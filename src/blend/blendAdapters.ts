@@ -49,8 +49,7 @@ export async function blendAdapters(pool: BlendPool, examples: readonly QaItem[]
     if (rank !== undefined && rank > chosenRank) {
         throw new CrayonError(`--rank ${rank} is larger than the blend's total rank ${chosenRank} (${chosen.length} adapters with non-zero weight); the exact concat is already smaller — use --combine concat`);
     }
-    // all files at once: the reads overlap in libuv's thread pool
-    const factors = await Promise.all(chosen.map(({ adapter }) => readAdapterFactors(path.join(pool.dir, adapter.file), options.base)));
+    const factors = chosen.map(({ adapter }) => readAdapterFactors(path.join(pool.dir, adapter.file), options.base));
     const readMs = clock.lap();
 
     const concatenated = concatAdapters(factors.map((adapter, i) => ({ adapter, weight: chosen[i]!.weight })));
@@ -61,7 +60,7 @@ export async function blendAdapters(pool: BlendPool, examples: readonly QaItem[]
     const info = {
         method, combine, pool: manifest.name, adapterIds: adapters.map((a) => a.id), weights, rank: blendRank, baseSha256: manifest.baseModel.sha256
     };
-    const written = await writeBlendedAdapter(options.out, manifest.baseModel.architecture, matrices, info, options.base);
+    const written = writeBlendedAdapter(options.out, manifest.baseModel.architecture, matrices, info, options.base);
     const writeMs = clock.lap();
 
     return {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdir } from "node:fs/promises";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { GgmlType, loraATensorName, loraBTensorName } from "../gguf/constants.js";
 import { readGgufBytes } from "../gguf/reader.js";
@@ -26,7 +26,7 @@ export interface WrittenBlend {
  * `out` is written as given, with the hash in `crayon.blend.sha256`. The encoded header is parsed back and
  * validated (against `base` when given) before anything is written, so a failed check leaves no file.
  */
-export async function writeBlendedAdapter(out: string, architecture: string, matrices: readonly LoraMatrixFactors[], info: BlendInfo, base?: GgufFile): Promise<WrittenBlend> {
+export function writeBlendedAdapter(out: string, architecture: string, matrices: readonly LoraMatrixFactors[], info: BlendInfo, base?: GgufFile): WrittenBlend {
     const tensors: GgufTensorInput[] = matrices.flatMap(({ baseName, rank, inDim, outDim, a, b, scale }) => [
         { name: loraATensorName(baseName), type: GgmlType.F32, dims: [inDim, rank], data: a },
         { name: loraBTensorName(baseName), type: GgmlType.F32, dims: [rank, outDim], data: scale === 1 ? b : b.map((v) => v * scale) }
@@ -34,15 +34,15 @@ export async function writeBlendedAdapter(out: string, architecture: string, mat
     const sha256 = contentHash(info, tensors);
     let file = out;
     if (path.extname(out).toLowerCase() !== ".gguf") {
-        await mkdir(out, { recursive: true });
+        mkdirSync(out, { recursive: true });
         file = path.join(out, `blend-${sha256.slice(0, NAME_HASH_LENGTH)}.gguf`);
     }
     const metadata = loraAdapterMetadata({ architecture, alpha: 0, name: `crayon blend of ${info.pool}`, extra: blendMetadataEntries(info, sha256) });
     // header first, then the factors' bytes (views, not copies): the header is checked before anything is written
     const chunks = [...encodeGguf(file, { metadata, tensors })];
     const fileSize = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
-    validateLoraAdapter(await readGgufBytes(file, chunks[0]!, fileSize), base);
-    await writeGgufChunks(file, chunks);
+    validateLoraAdapter(readGgufBytes(file, chunks[0]!, fileSize), base);
+    writeGgufChunks(file, chunks, { durable: false }); // re-made from the pool in milliseconds: no fsync
     return { path: file, sha256 };
 }
 

@@ -21,7 +21,7 @@ export async function writePlots(results: EvalResults, outDir: string): Promise<
         const svg = await new View(parse(compile(spec).spec), { renderer: "none" }).toSVG();
         const png = new Resvg(svg, { font: { loadSystemFonts: true, defaultFontFamily: FONT }, fitTo: { mode: "zoom", value: PNG_ZOOM }, background: "white" }).render().asPng();
         for (const [file, data] of [[`${name}.svg`, svg], [`${name}.png`, png]] as const) {
-            await writeFileAtomic(path.join(outDir, file), [data]);
+            writeFileAtomic(path.join(outDir, file), [data]);
             written.push(path.join(outDir, file));
         }
     }

@@ -8,8 +8,8 @@ import type { EvalResults } from "./types.js";
 export async function writeEvalReport(results: EvalResults, outDir: string): Promise<{ summary: string; files: string[] }> {
     const summary = summaryTable(results);
     const files = [path.join(outDir, "results.json"), path.join(outDir, "summary.txt")];
-    await writeFileAtomic(files[0]!, [`${JSON.stringify(results, null, 2)}\n`]);
-    await writeFileAtomic(files[1]!, [summary]);
+    writeFileAtomic(files[0]!, [`${JSON.stringify(results, null, 2)}\n`]);
+    writeFileAtomic(files[1]!, [summary]);
     files.push(...(await writePlots(results, outDir)));
     return { summary, files };
 }

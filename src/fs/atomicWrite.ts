@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { open, rename, rm, type FileHandle } from "node:fs/promises";
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writevSync } from "node:fs";
 
 /** Bytes gathered before one `writev`: few system calls for many small chunks, bounded extra memory. */
 const WRITE_BATCH_BYTES = 64 << 20;
@@ -7,12 +7,15 @@ const WRITE_BATCH_BYTES = 64 << 20;
 /**
  * Writes a file so that readers see either the old contents or the complete new ones, never a part:
  * a temporary file beside it, fsync, then rename. A killed process leaves at most a `.tmp` file.
- * Chunks are gathered into batches written with one `writev` each: a GGUF adapter is hundreds of small
- * tensors, and one call per chunk would cost a thread-pool round trip per tensor.
+ * `durable: false` skips the fsync, for files derived in milliseconds from others (a blend): the rename
+ * still keeps a killed process from leaving a partial file, and after a power loss the file can be made again.
+ * Synchronous: the files are small to medium (adapters, checkpoints, reports), and a thread-pool round
+ * trip per system call would cost more than the write itself for a millisecond blend. Chunks are
+ * gathered into batches written with one `writev` each: a GGUF adapter is hundreds of small tensors.
  */
-export async function writeFileAtomic(path: string, chunks: Iterable<Uint8Array | string>): Promise<void> {
+export function writeFileAtomic(path: string, chunks: Iterable<Uint8Array | string>, { durable = true }: { durable?: boolean } = {}): void {
     const temporaryPath = `${path}.${randomBytes(6).toString("hex")}.tmp`;
-    const handle = await open(temporaryPath, "wx");
+    const fd = openSync(temporaryPath, "wx");
     try {
         let batch: Uint8Array[] = [];
         let batchBytes = 0;
@@ -21,24 +24,41 @@ export async function writeFileAtomic(path: string, chunks: Iterable<Uint8Array 
             batch.push(bytes);
             batchBytes += bytes.length;
             if (batchBytes >= WRITE_BATCH_BYTES) {
-                await writeAll(handle, batch, batchBytes);
+                writeAll(fd, batch);
                 batch = [];
                 batchBytes = 0;
             }
         }
-        if (batch.length > 0) await writeAll(handle, batch, batchBytes);
-        await handle.sync();
-        await handle.close();
-        await rename(temporaryPath, path);
+        if (batch.length > 0) writeAll(fd, batch);
+        if (durable) fsyncSync(fd);
+        closeSync(fd);
+        renameSync(temporaryPath, path);
     } catch (error) {
-        await handle.close().catch(() => undefined);
-        await rm(temporaryPath, { force: true });
+        try {
+            closeSync(fd);
+        } catch {
+            // already closed
+        }
+        rmSync(temporaryPath, { force: true });
         throw error;
     }
 }
 
-async function writeAll(handle: FileHandle, batch: Uint8Array[], bytes: number): Promise<void> {
-    const { bytesWritten } = await handle.writev(batch);
-    // libuv already retries short writes, so a shortfall is an error, never a reason to loop
-    if (bytesWritten !== bytes) throw new Error(`short write: ${bytesWritten} of ${bytes} bytes`);
+/** Writes the batch with `writev`, continuing after a partial write (a signal, IOV_MAX) until all is written. */
+function writeAll(fd: number, batch: Uint8Array[]): void {
+    let pending = batch;
+    while (pending.length > 0) {
+        let written = writevSync(fd, pending);
+        if (written === 0) throw new Error("write made no progress");
+        const rest: Uint8Array[] = [];
+        for (const chunk of pending) {
+            if (written >= chunk.length) {
+                written -= chunk.length;
+                continue;
+            }
+            rest.push(written > 0 ? chunk.subarray(written) : chunk);
+            written = 0;
+        }
+        pending = rest;
+    }
 }

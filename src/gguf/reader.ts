@@ -1,8 +1,9 @@
 /**
  * GGUF reader: the header, metadata and tensor infos only, every length and offset checked against the file
- * before it is trusted. Tensor data is read one tensor at a time by `readTensorF32`.
+ * before it is trusted. Tensor data is read one tensor at a time by `readTensorF32`. Parsing is synchronous
+ * over bytes in memory; a file is read from its start in growing prefixes until its header fits.
  */
-import { open } from "node:fs/promises";
+import { open, type FileHandle } from "node:fs/promises";
 import {
     GGML_MAX_DIMS,
     GGML_MAX_NAME_BYTES,
@@ -18,7 +19,7 @@ import {
     isGgmlType
 } from "./constants.js";
 import { GgufError } from "./errors.js";
-import { FileCursor } from "./fileCursor.js";
+import { ByteCursor, HeaderPastBuffer } from "./byteCursor.js";
 import { describeValueType } from "./metadata.js";
 import { DECODABLE_TYPES, decodeToF32 } from "./numeric.js";
 import type { GgufArray, GgufArrayItem, GgufFile, GgufMetadata, GgufTensorInfo, GgufValue } from "./types.js";
@@ -39,6 +40,8 @@ const MAX_KEY_COUNT = 1_000_000;
 const MAX_ARRAY_NESTING = 8;
 const ARRAY_BATCH_ITEMS = 1 << 16;
 const TRUNCATED_HINT = "the file is incomplete; download or write it again";
+/** First prefix read for a header: most fit, and a small adapter is not read whole just for its header. */
+const FIRST_PREFIX_BYTES = 256 << 10;
 
 const SCALAR_BYTES: Partial<Record<GgufValueType, number>> = {
     [GgufValueType.UINT8]: 1, [GgufValueType.INT8]: 1, [GgufValueType.BOOL]: 1,
@@ -72,10 +75,18 @@ export async function readGguf(path: string): Promise<GgufFile> {
     try {
         const stat = await handle.stat();
         if (!stat.isFile()) fail("is not a regular file");
-        const cursor = new FileCursor(handle, stat.size, (what) =>
-            fail(`file ends inside ${what} (the file has ${stat.size} bytes)`, TRUNCATED_HINT)
-        );
-        return await new HeaderParser(path, cursor, fail).parse();
+        let prefixBytes = Math.min(stat.size, FIRST_PREFIX_BYTES);
+        for (;;) {
+            const prefix = new Uint8Array(prefixBytes);
+            await readFully(handle, prefix, 0, () => fail("file became shorter while it was read", "the file changed; read it again"));
+            try {
+                return readGgufBytes(path, prefix, stat.size);
+            } catch (error) {
+                if (!(error instanceof HeaderPastBuffer)) throw error;
+                // at least double, so a long header is parsed O(log) times and read at most twice over
+                prefixBytes = Math.min(stat.size, Math.max(2 * prefixBytes, error.bytesNeeded));
+            }
+        }
     } finally {
         await handle.close();
     }
@@ -83,54 +94,55 @@ export async function readGguf(path: string): Promise<GgufFile> {
 
 /**
  * Like `readGguf`, for a file whose bytes are already in memory (a small adapter read whole): no second read.
- * `bytes` may be only the header of a file of `fileSize` bytes (one about to be written, say).
+ * `bytes` may be only the header of a file of `fileSize` bytes (one about to be written, say); a header
+ * longer than `bytes` throws `HeaderPastBuffer`.
  */
-export async function readGgufBytes(path: string, bytes: Uint8Array, fileSize = bytes.length): Promise<GgufFile> {
+export function readGgufBytes(path: string, bytes: Uint8Array, fileSize = bytes.length): GgufFile {
     const fail = (problem: string, hint?: string): never => {
         throw new GgufError(path, problem, hint);
     };
-    const cursor = FileCursor.inMemory(bytes, (what) => fail(`file ends inside ${what} (the file has ${fileSize} bytes)`, TRUNCATED_HINT), fileSize);
+    const cursor = new ByteCursor(bytes, fileSize, (what) => fail(`file ends inside ${what} (the file has ${fileSize} bytes)`, TRUNCATED_HINT));
     return new HeaderParser(path, cursor, fail).parse();
 }
 
 class HeaderParser {
     constructor(
         private readonly path: string,
-        private readonly cursor: FileCursor,
+        private readonly cursor: ByteCursor,
         private readonly fail: (problem: string, hint?: string) => never
     ) {}
 
-    async parse(): Promise<GgufFile> {
+    parse(): GgufFile {
         const { cursor, fail } = this;
-        await cursor.need(4, "the magic number");
+        cursor.need(4, "the magic number");
         const magic = cursor.u32();
         if (magic !== GGUF_MAGIC) {
             fail(`not a GGUF file (bad magic 0x${magic.toString(16).padStart(8, "0")}, expected "GGUF")`);
         }
-        await cursor.need(4, "the version");
+        cursor.need(4, "the version");
         const version = cursor.u32();
         if (version > 0xffff && (version & 0xffff) === 0) fail("is a big-endian GGUF file, which is not supported");
         if (version < GGUF_MIN_VERSION || version > GGUF_VERSION) {
             fail(`unsupported GGUF version ${version} (supported: ${GGUF_MIN_VERSION} and ${GGUF_VERSION})`,
                 "convert the model again with a current llama.cpp");
         }
-        await cursor.need(16, "the tensor and key counts");
+        cursor.need(16, "the tensor and key counts");
         const tensorCount = this.checkCount(cursor.u64(), "tensor", MAX_TENSOR_COUNT);
         const keyCount = this.checkCount(cursor.u64(), "metadata key", MAX_KEY_COUNT);
 
         const metadata: GgufMetadata = new Map();
         for (let i = 0; i < keyCount; i++) {
-            const key = await this.readString(`the name of metadata key #${i}`);
+            const key = this.readString(`the name of metadata key #${i}`);
             if (metadata.has(key)) fail(`duplicate metadata key ${key}`);
-            await cursor.need(4, `the type of key ${key}`);
-            metadata.set(key, await this.readValue(cursor.u32(), key));
+            cursor.need(4, `the type of key ${key}`);
+            metadata.set(key, this.readValue(cursor.u32(), key));
         }
         const alignment = this.alignmentOf(metadata);
 
         const tensors: GgufTensorInfo[] = [];
         const names = new Set<string>();
         for (let i = 0; i < tensorCount; i++) {
-            const tensor = await this.readTensorInfo(i);
+            const tensor = this.readTensorInfo(i);
             if (names.has(tensor.name)) fail(`duplicate tensor name ${tensor.name}`);
             names.add(tensor.name);
             tensors.push(tensor);
@@ -145,29 +157,29 @@ class HeaderParser {
         return Number(count);
     }
 
-    private async readString(what: string): Promise<string> {
+    private readString(what: string): string {
         const { cursor } = this;
-        await cursor.need(8, `the length of ${what}`);
-        const length = cursor.u64();
-        if (length > BigInt(cursor.remaining)) {
+        cursor.need(8, `the length of ${what}`);
+        const length = cursor.u64AsNumber(); // not a BigInt: a header has thousands of strings
+        if (length > cursor.remaining) {
             this.fail(`file ends inside ${what}: its string length ${length} runs past the end of the file (${cursor.remaining} bytes left)`,
                 TRUNCATED_HINT);
         }
-        await cursor.need(Number(length), what);
-        return cursor.utf8(Number(length));
+        cursor.need(length, what);
+        return cursor.utf8(length);
     }
 
-    private async readValue(type: number, key: string): Promise<GgufValue> {
+    private readValue(type: number, key: string): GgufValue {
         if (type === GgufValueType.ARRAY) return this.readArray(key, 1);
-        return { type, value: await this.readScalar(type, key) } as GgufValue;
+        return { type, value: this.readScalar(type, key) } as GgufValue;
     }
 
-    private async readScalar(type: number, key: string): Promise<Exclude<GgufArrayItem, GgufArray>> {
+    private readScalar(type: number, key: string): Exclude<GgufArrayItem, GgufArray> {
         const what = `the value of key ${key}`;
         if (type === GgufValueType.STRING) return this.readString(what);
         const size = SCALAR_BYTES[type as GgufValueType];
         if (size === undefined) this.fail(`unknown value type id ${type} for key ${key}`, "the file is corrupt or from a newer GGUF version");
-        await this.cursor.need(size!, what);
+        this.cursor.need(size!, what);
         return this.readLoadedScalar(type as GgufValueType, key);
     }
 
@@ -193,10 +205,10 @@ class HeaderParser {
         }
     }
 
-    private async readArray(key: string, depth: number): Promise<GgufArray> {
+    private readArray(key: string, depth: number): GgufArray {
         const { cursor } = this;
         if (depth > MAX_ARRAY_NESTING) this.fail(`arrays of key ${key} are nested more than ${MAX_ARRAY_NESTING} deep`);
-        await cursor.need(12, `the array header of key ${key}`);
+        cursor.need(12, `the array header of key ${key}`);
         const itemType = cursor.u32();
         const length = cursor.u64();
         if (!isValueType(itemType)) this.fail(`unknown value type id ${itemType} in the array of key ${key}`, "the file is corrupt or from a newer GGUF version");
@@ -210,12 +222,12 @@ class HeaderParser {
             // Fixed-size items: one buffer check per batch, not per item.
             while (items.length < count) {
                 const batch = Math.min(count - items.length, ARRAY_BATCH_ITEMS);
-                await cursor.need(batch * itemBytes, `the array of key ${key}`);
+                cursor.need(batch * itemBytes, `the array of key ${key}`);
                 for (let i = 0; i < batch; i++) items.push(this.readLoadedScalar(itemType, key));
             }
         } else {
             while (items.length < count) {
-                items.push(itemType === GgufValueType.ARRAY ? await this.readArray(key, depth + 1) : await this.readString(`the value of key ${key}`));
+                items.push(itemType === GgufValueType.ARRAY ? this.readArray(key, depth + 1) : this.readString(`the value of key ${key}`));
             }
         }
         return { type: GgufValueType.ARRAY, itemType, items };
@@ -234,22 +246,22 @@ class HeaderParser {
         return alignment;
     }
 
-    private async readTensorInfo(index: number): Promise<GgufTensorInfo> {
+    private readTensorInfo(index: number): GgufTensorInfo {
         const { cursor, fail } = this;
-        const name = await this.readString(`the name of tensor #${index}`);
+        const name = this.readString(`the name of tensor #${index}`);
         if (name.length === 0) fail(`tensor #${index} has an empty name`);
         if (Buffer.byteLength(name) > GGML_MAX_NAME_BYTES) fail(`tensor name ${name} is longer than ${GGML_MAX_NAME_BYTES} bytes`);
-        await cursor.need(4, `the dimension count of tensor ${name}`);
+        cursor.need(4, `the dimension count of tensor ${name}`);
         const dimCount = cursor.u32();
         if (dimCount === 0 || dimCount > GGML_MAX_DIMS) fail(`tensor ${name} has ${dimCount} dimensions (must be 1 to ${GGML_MAX_DIMS})`);
-        await cursor.need(8 * dimCount + 4 + 8, `the info of tensor ${name}`);
-        const rawDims = Array.from({ length: dimCount }, () => cursor.i64());
+        cursor.need(8 * dimCount + 4 + 8, `the info of tensor ${name}`);
+        const dims: number[] = [];
+        for (let i = 0; i < dimCount; i++) dims.push(cursor.i64AsNumber());
         const typeId = cursor.u32();
-        const offset = cursor.u64();
-        const shown = `[${rawDims.join(", ")}]`;
-        if (rawDims.some((dim) => dim <= 0n)) fail(`tensor ${name} has a zero or negative dimension: dims ${shown}`);
-        const dims = rawDims.map(Number);
-        if (!Number.isSafeInteger(elementCount(dims))) fail(`tensor ${name} has absurd dims ${shown}`);
+        const offset = cursor.u64AsNumber();
+        const shown = () => `[${dims.join(", ")}]`; // only for errors: a header has hundreds of tensors
+        if (dims.some((dim) => dim <= 0)) fail(`tensor ${name} has a zero or negative dimension: dims ${shown()}`);
+        if (!Number.isSafeInteger(elementCount(dims))) fail(`tensor ${name} has absurd dims ${shown()}`);
         if (!isGgmlType(typeId)) fail(`tensor ${name} has unknown ggml type id ${typeId}`, "the file is corrupt or needs a newer llama.cpp");
         const type = typeId as GgmlType;
         const { blockSize, blockBytes } = GGML_TYPE_LAYOUT[type];
@@ -257,7 +269,7 @@ class HeaderParser {
             fail(`tensor ${name} has row length ${dims[0]}, not a multiple of the ${ggmlTypeName(type)} block size ${blockSize}`);
         }
         const byteSize = (elementCount(dims) / blockSize) * blockBytes;
-        return { name, type, dims, offset: Number(offset), byteSize };
+        return { name, type, dims, offset, byteSize };
     }
 
     private checkTensorPlacement(tensors: GgufTensorInfo[], alignment: number, dataOffset: number): void {
@@ -299,14 +311,21 @@ export async function readTensorF32(file: GgufFile, nameOrInfo: string | GgufTen
         throw new GgufError(file.path, `cannot open the file (${error.code ?? error.message})`);
     });
     try {
-        let filled = 0;
-        while (filled < bytes.length) {
-            const { bytesRead } = await handle.read(bytes, filled, bytes.length - filled, file.dataOffset + tensor.offset + filled);
-            if (bytesRead === 0) throw new GgufError(file.path, `file ends inside the data of tensor ${tensor.name}`, "the file changed since it was read; read it again");
-            filled += bytesRead;
-        }
+        await readFully(handle, bytes, file.dataOffset + tensor.offset, () => {
+            throw new GgufError(file.path, `file ends inside the data of tensor ${tensor.name}`, "the file changed since it was read; read it again");
+        });
     } finally {
         await handle.close();
     }
     return decodeToF32(tensor.type, bytes, elementCount(tensor.dims));
+}
+
+/** Fills `bytes` from `position` on; `ended` is called when the file ends first. */
+async function readFully(handle: FileHandle, bytes: Uint8Array, position: number, ended: () => never): Promise<void> {
+    let filled = 0;
+    while (filled < bytes.length) {
+        const { bytesRead } = await handle.read(bytes, filled, bytes.length - filled, position + filled);
+        if (bytesRead === 0) ended();
+        filled += bytesRead;
+    }
 }

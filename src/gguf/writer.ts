@@ -131,15 +131,18 @@ export function encodeGguf(path: string, content: GgufContent, options: GgufWrit
     })();
 }
 
-export async function writeGguf(path: string, content: GgufContent, options: GgufWriteOptions = {}): Promise<void> {
-    await writeGgufChunks(path, encodeGguf(path, content, options));
+export function writeGguf(path: string, content: GgufContent, options: GgufWriteOptions = {}): void {
+    writeGgufChunks(path, encodeGguf(path, content, options));
 }
 
-/** Writes what `encodeGguf` produced, atomically; a failure names the file. */
-export async function writeGgufChunks(path: string, chunks: Iterable<Uint8Array>): Promise<void> {
-    await writeFileAtomic(path, chunks).catch((error: NodeJS.ErrnoException) => {
-        throw error instanceof GgufError ? error : new GgufError(path, `cannot write: ${error.code ?? error.message}`);
-    });
+/** Writes what `encodeGguf` produced, atomically (see writeFileAtomic for `durable`); a failure names the file. */
+export function writeGgufChunks(path: string, chunks: Iterable<Uint8Array>, options: { durable?: boolean } = {}): void {
+    try {
+        writeFileAtomic(path, chunks, options);
+    } catch (error) {
+        if (error instanceof GgufError) throw error;
+        throw new GgufError(path, `cannot write: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
 }
 
 function alignUp(value: number, alignment: number): number {

@@ -49,7 +49,7 @@ export async function writeLoraAdapter(path: string, adapter: LoraAdapterToWrite
             tf.dispose([aRows, bRows]);
         }
     });
-    await writeGguf(path, { metadata: loraAdapterMetadata(adapter), tensors });
+    writeGguf(path, { metadata: loraAdapterMetadata(adapter), tensors });
 }
 
 /** The metadata of a LoRA adapter file: what llama.cpp requires, then the caller's `extra` entries. */

@@ -46,6 +46,6 @@ export async function writeLlamaModel(path: string, model: LlamaModelToWrite): P
         ...model.tokenizer,
         ...(model.extra ?? [])
     ]);
-    await writeGguf(path, { metadata, tensors: weightsToGgufTensors(model.hp, model.weights, model.matrixType) });
+    writeGguf(path, { metadata, tensors: weightsToGgufTensors(model.hp, model.weights, model.matrixType) });
     validateLlamaModel(await readGguf(path));
 }

@@ -46,7 +46,7 @@ async function writeCache(file: string, header: CacheHeader, vectors: readonly F
     json = Buffer.concat([json, Buffer.alloc((4 - (json.length % 4)) % 4, 0x20)]);
     const length = Buffer.alloc(4);
     length.writeUInt32LE(json.length);
-    await writeFileAtomic(file, [length, json, ...vectors.map((v) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength))]);
+    writeFileAtomic(file, [length, json, ...vectors.map((v) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength))]);
 }
 
 export interface CachedEmbeddingOptions {

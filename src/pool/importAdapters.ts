@@ -152,7 +152,7 @@ async function copyIntoPool(outDir: string, source: AdapterSource, cluster: numb
     const id = adapterId(cluster);
     const file = adapterFile(id);
     const copy = path.join(outDir, file);
-    await writeFileAtomic(copy, [await readFile(source.adapterPath)]);
+    writeFileAtomic(copy, [await readFile(source.adapterPath)]);
     const sha256 = await sha256File(copy);
     if (sha256 !== source.sha256) throw new CrayonError(`${source.adapterPath}: changed while it was being imported (sha256 ${source.sha256.slice(0, 12)}… then ${sha256.slice(0, 12)}…); import again`);
     const { items } = source;

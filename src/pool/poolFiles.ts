@@ -14,7 +14,7 @@ export const adapterId = (cluster: number): string => `c${String(cluster).padSta
 
 /** Replaces the manifest in one step: a reader sees the old one or the new one, never a mix. */
 export async function writeManifest(poolDir: string, manifest: PoolManifest): Promise<void> {
-    await writeFileAtomic(path.join(poolDir, MANIFEST_FILE), [`${JSON.stringify(manifest, null, 2)}\n`]);
+    writeFileAtomic(path.join(poolDir, MANIFEST_FILE), [`${JSON.stringify(manifest, null, 2)}\n`]);
 }
 
 /** The pool's manifest, or null when the folder has none; a manifest of another format is an error. */

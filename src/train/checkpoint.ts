@@ -36,7 +36,7 @@ export async function saveCheckpoint<Meta>(dir: string, checkpoint: Checkpoint<M
     length.writeUInt32LE(json.length);
     const file = path.join(dir, fileName(checkpoint.step));
     const arrays = [...checkpoint.arrays.values()].map((data) => new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-    await writeFileAtomic(file, [length, json, ...arrays]);
+    writeFileAtomic(file, [length, json, ...arrays]);
     for (const old of await checkpointFiles(dir)) {
         if (old !== path.basename(file)) await rm(path.join(dir, old), { force: true });
     }

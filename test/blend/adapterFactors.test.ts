@@ -30,7 +30,7 @@ describe("readAdapterFactors", () => {
     it("decodes every factor from one read, as readTensorF32 does, with llama.cpp's scale", async () => {
         const base = await readGguf(modelPath);
         for (const [k, file] of adapterPaths.entries()) {
-            const factors = await readAdapterFactors(file, base);
+            const factors = readAdapterFactors(file, base);
             const gguf = await readGguf(file);
             expect(factors.matrices).toHaveLength(k === 0 ? 4 : 2);
             for (const m of factors.matrices) {
@@ -46,7 +46,7 @@ describe("readAdapterFactors", () => {
     it("names the file when it is truncated or missing", async () => {
         const truncated = path.join(dir, "truncated.gguf");
         writeFileSync(truncated, readFileSync(adapterPaths[0]!).subarray(0, 200));
-        await expect(readAdapterFactors(truncated)).rejects.toThrow(/truncated\.gguf: .*(file ends inside|past the end)/);
-        await expect(readAdapterFactors(path.join(dir, "missing.gguf"))).rejects.toThrow(/missing\.gguf: cannot read the file \(ENOENT\)/);
+        expect(() => readAdapterFactors(truncated)).toThrow(/truncated\.gguf: .*(file ends inside|past the end)/);
+        expect(() => readAdapterFactors(path.join(dir, "missing.gguf"))).toThrow(/missing\.gguf: cannot read the file \(ENOENT\)/);
     });
 });

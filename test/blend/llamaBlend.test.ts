@@ -55,7 +55,7 @@ beforeAll(async () => {
             { rank: 4, alpha: 0, targets: ["q", "up"] }
         ]
     });
-    factors = await Promise.all(adapterPaths().map((p) => readAdapterFactors(p, base)));
+    factors = adapterPaths().map((p) => readAdapterFactors(p, base));
 });
 
 afterAll(async () => {
@@ -85,7 +85,7 @@ describe("concat and svd blends under node-llama-cpp", () => {
     beforeAll(async () => {
         pooled = await logitsWith(adapterPaths().map((p, i) => ({ path: p, scale: weights[i]! })));
         const matrices = concatAdapters(factors.map((adapter, i) => ({ adapter, weight: weights[i]! })));
-        concatPath = (await writeBlendedAdapter(path.join(dir, "out"), "llama", matrices, info(18), base)).path;
+        concatPath = writeBlendedAdapter(path.join(dir, "out"), "llama", matrices, info(18), base).path;
     });
 
     it("concat gives the logits of all K adapters loaded at scales wᵢ", async () => {
@@ -97,7 +97,7 @@ describe("concat and svd blends under node-llama-cpp", () => {
 
     it("svd at full rank equals concat", async () => {
         const matrices = concatAdapters(factors.map((adapter, i) => ({ adapter, weight: weights[i]! }))).map((m) => compressFactors(m, 18));
-        const svdPath = (await writeBlendedAdapter(path.join(dir, "out"), "llama", matrices, { ...info(18), combine: "svd" }, base)).path;
+        const svdPath = writeBlendedAdapter(path.join(dir, "out"), "llama", matrices, { ...info(18), combine: "svd" }, base).path;
         expect(svdPath).not.toBe(concatPath);
         expect(maxAbsDiff(await logitsWith([{ path: svdPath, scale: 1 }]), pooled)).toBeLessThanOrEqual(tolerance);
     });
@@ -106,7 +106,7 @@ describe("concat and svd blends under node-llama-cpp", () => {
         const drifts: number[] = [];
         for (const rank of [12, 6, 2]) {
             const matrices = concatAdapters(factors.map((adapter, i) => ({ adapter, weight: weights[i]! }))).map((m) => compressFactors(m, rank));
-            const file = (await writeBlendedAdapter(path.join(dir, "out"), "llama", matrices, { ...info(rank), combine: "svd" }, base)).path;
+            const file = writeBlendedAdapter(path.join(dir, "out"), "llama", matrices, { ...info(rank), combine: "svd" }, base).path;
             drifts.push(maxAbsDiff(await logitsWith([{ path: file, scale: 1 }]), pooled));
         }
         expect(drifts[0]!).toBeLessThan(drifts[1]!);

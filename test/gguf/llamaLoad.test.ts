@@ -22,8 +22,8 @@ describe("llama.cpp accepts the writer's files", () => {
         const modelPath = join(dir, "tiny.gguf");
         const adapterPath = join(dir, "tiny-lora.gguf");
         const { content, hparams } = tinyModel({ weightType: GgmlType.F16 });
-        await writeGguf(modelPath, content);
-        await writeGguf(adapterPath, tinyAdapter());
+        writeGguf(modelPath, content);
+        writeGguf(adapterPath, tinyAdapter());
         await validateGgufFile(modelPath, "model");
         await validateGgufFile(adapterPath, "adapter", modelPath);
 

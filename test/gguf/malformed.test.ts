@@ -22,7 +22,7 @@ const basePath = () => join(dir, "base.gguf");
 
 beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "crayon-gguf-malformed-"));
-    await writeGguf(basePath(), tinyModel().content);
+    writeGguf(basePath(), tinyModel().content);
     validModel = await readFile(basePath());
     validDataOffset = (await readGguf(basePath())).dataOffset;
 });
@@ -108,7 +108,7 @@ const cases: Case[] = [
         name: "alignment not a power of two", check: "read",
         bytes: async () => {
             const path = join(dir, "aligned-64.gguf");
-            await writeGguf(path, tinyModel().content, { alignment: 64 });
+            writeGguf(path, tinyModel().content, { alignment: 64 });
             const bytes = await readFile(path);
             bytes.writeUInt32LE(48, bytes.indexOf(GgufKey.general.alignment) + Buffer.byteLength(GgufKey.general.alignment) + 4);
             return bytes;
@@ -219,7 +219,7 @@ describe("malformed GGUF corpus", () => {
                 await readGguf(path);
                 return;
             }
-            await writeGguf(path, testCase.content());
+            writeGguf(path, testCase.content());
             const file = await readGguf(path);
             if (testCase.check === "model") validateLlamaModel(file);
             else validateLoraAdapter(file, await readGguf(basePath()));

@@ -21,7 +21,7 @@ describe("validateLlamaModel", () => {
     it("accepts a valid GQA model and returns its hyper-parameters", async () => {
         const { content, hparams } = tinyModel({ blockCount: 3 });
         const path = join(dir, "valid.gguf");
-        await writeGguf(path, content);
+        writeGguf(path, content);
         const file = await readGguf(path);
         expect(validateLlamaModel(file, { requireDecodable: true })).toEqual(hparams);
         expect(hparams.headCountKv).toBeLessThan(hparams.headCount);
@@ -33,7 +33,7 @@ describe("validateLlamaModel", () => {
     it("accepts tied embeddings and F16 weights", async () => {
         const { content, hparams } = tinyModel({ tiedOutput: true, weightType: GgmlType.F16 });
         const path = join(dir, "tied-f16.gguf");
-        await writeGguf(path, content);
+        writeGguf(path, content);
         const file = await readGguf(path);
         expect(readLlamaHparams(file).tiedOutput).toBe(true);
         expect(validateLlamaModel(file)).toEqual(hparams);
@@ -44,9 +44,9 @@ describe("validateLlamaModel", () => {
 describe("validateLoraAdapter", () => {
     it("accepts a valid adapter against its base model and describes it", async () => {
         const basePath = join(dir, "base.gguf");
-        await writeGguf(basePath, tinyModel().content);
+        writeGguf(basePath, tinyModel().content);
         const adapterPath = join(dir, "adapter.gguf");
-        await writeGguf(adapterPath, tinyAdapter());
+        writeGguf(adapterPath, tinyAdapter());
         const expected = {
             architecture: "llama",
             alpha: 8,
@@ -65,9 +65,9 @@ describe("validateLoraAdapter", () => {
     it("accepts the transposed token_embd layout and mixed ranks", async () => {
         const basePath = join(dir, "base-embd.gguf");
         const { content, hparams } = tinyModel();
-        await writeGguf(basePath, content);
+        writeGguf(basePath, content);
         const adapterPath = join(dir, "adapter-embd.gguf");
-        await writeGguf(adapterPath, tinyAdapter([
+        writeGguf(adapterPath, tinyAdapter([
             { base: TensorName.tokenEmbd, a: [2, hparams.vocabSize], b: [2, hparams.embeddingLength] },
             { base: TensorName.output, a: [hparams.embeddingLength, 8], b: [8, hparams.vocabSize] }
         ]));

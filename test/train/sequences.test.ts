@@ -1,7 +1,9 @@
+import type { Token } from "node-llama-cpp";
 import { describe, expect, it } from "vitest";
+import type { EncodedItem } from "../../src/runtime/encode.js";
 import { itemSequence, packBatch } from "../../src/train/sequences.js";
 
-const encoded = { prompt: [1, 10, 11, 12, 13], optionTokens: [20, 21, 22], answer: 2 };
+const encoded: EncodedItem = { prompt: [1, 10, 11, 12, 13] as Token[], optionTokens: [20, 21, 22] as Token[], answer: 2 };
 const EOS = 2;
 
 describe("itemSequence and packBatch", () => {
