@@ -22,6 +22,11 @@ export interface PretrainConfig {
     promptLossWeight?: number;
     /** benchmark whose `pretrain` corpus the model learns */
     benchmark: string;
+    /**
+     * true: the pool tasks' items are left out of the corpus, as a base model pre-trained elsewhere has never
+     * seen the data a server builds the pool from; the pool's adapters then teach what the base lacks
+     */
+    withoutPoolItems?: boolean;
     steps: number;
     batchSize: number; // sequences per step
     /** longest sequence in tokens; shorter batches use the shortest multiple of 8 that fits */

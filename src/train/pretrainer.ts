@@ -2,6 +2,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { CrayonError } from "../errors.js";
 import { loadBenchmark } from "../data/benchmark/loadBenchmark.js";
+import type { Benchmark } from "../data/benchmark/types.js";
 import { questionKey, type QaItem } from "../data/item.js";
 import { answerContinuation, formatPrompt, OPTION_LETTERS } from "../data/prompt.js";
 import { createRng } from "../data/random.js";
@@ -73,6 +74,17 @@ function canonicalJson(value: unknown): string {
     );
 }
 
+/** The items a configuration pre-trains on: the benchmark's corpus, without the pool's items when it says so; never a test item. */
+export function pretrainCorpus(benchmark: Benchmark, config: Pick<PretrainConfig, "benchmark" | "withoutPoolItems">): QaItem[] {
+    const poolIds = new Set(benchmark.pool.map((item) => item.id));
+    const corpus = config.withoutPoolItems === true ? benchmark.pretrain?.filter((item) => !poolIds.has(item.id)) : benchmark.pretrain;
+    if (corpus === undefined || corpus.length === 0) {
+        throw new CrayonError(`benchmark ${config.benchmark} has no pre-training corpus (only generated-world benchmarks do)`);
+    }
+    assertNoTestLeak(corpus, [...benchmark.userTasks.flatMap((t) => t.test), ...benchmark.outOfScope], config.benchmark);
+    return corpus;
+}
+
 /** No user-task or out-of-scope test question may be in a pre-training corpus. */
 export function assertNoTestLeak(pretrain: QaItem[], tests: QaItem[], benchmark: string): void {
     const testKeys = new Set(tests.map(questionKey));
@@ -118,16 +130,11 @@ function batchOrder(count: number, batchSize: number, seed: number): (step: numb
 
 /** Pre-trains a llama model from scratch on a benchmark's corpus, checkpointed and resumable. */
 export async function pretrain(config: PretrainConfig, run: PretrainRun): Promise<PretrainResult> {
-    const benchmark = await loadBenchmark(config.benchmark);
-    const corpus = benchmark.pretrain;
-    if (corpus === undefined || corpus.length === 0) {
-        throw new CrayonError(`benchmark ${config.benchmark} has no pre-training corpus (only generated-world benchmarks do)`);
-    }
+    const corpus = pretrainCorpus(await loadBenchmark(config.benchmark), config);
     const weight = config.promptLossWeight;
     if (weight !== undefined && (config.lossOn !== "answer" || !(weight >= 0 && weight <= 1))) {
         throw new CrayonError(`config ${config.name}: promptLossWeight ${weight} needs lossOn "answer" and a value in [0, 1]`);
     }
-    assertNoTestLeak(corpus, [...benchmark.userTasks.flatMap((t) => t.test), ...benchmark.outOfScope], config.benchmark);
 
     const info = await setupEngine();
     await mkdir(run.workDir, { recursive: true });

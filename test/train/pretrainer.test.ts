@@ -14,7 +14,7 @@ import { ItemEncoder } from "../../src/runtime/encode.js";
 import { LlamaRuntime } from "../../src/runtime/llama.js";
 import { setupEngine } from "../../src/train/engine/backend.js";
 import type { PretrainConfig } from "../../src/train/pretrainConfig.js";
-import { assertNoTestLeak, pretrain, type PretrainResult } from "../../src/train/pretrainer.js";
+import { assertNoTestLeak, pretrain, pretrainCorpus, type PretrainResult } from "../../src/train/pretrainer.js";
 import { projectRoot } from "../../src/version.js";
 import { writeTinyPretrainFiles } from "./tinyPretrain.js";
 
@@ -134,3 +134,18 @@ describe("assertNoTestLeak", () => {
         expect(() => assertNoTestLeak([item("world/t/6", "Is it warm?", "In Ulm, in May.")], tests, "tiny")).toThrow(/world\/t\/6/);
     });
 });
+
+describe("pretrainCorpus", () => {
+    it("is the world's corpus, or the same without the pool's items; never a test item", async () => {
+        const world = await loadBenchmark("world");
+        const all = pretrainCorpus(world, { benchmark: "world" });
+        const withoutPool = pretrainCorpus(world, { benchmark: "world", withoutPoolItems: true });
+        const poolIds = new Set(world.pool.map((item) => item.id));
+        expect(all.filter((item) => poolIds.has(item.id)).length).toBe(world.pool.length);
+        expect(withoutPool.some((item) => poolIds.has(item.id))).toBe(false);
+        expect(withoutPool.length).toBe(all.length - world.pool.length);
+        const testIds = new Set([...world.userTasks.flatMap((task) => task.test), ...world.outOfScope].map((item) => item.id));
+        expect(all.some((item) => testIds.has(item.id))).toBe(false);
+    });
+});
+
