@@ -2,11 +2,14 @@ import { GgmlType } from "../gguf/constants.js";
 import type { PretrainConfig } from "./pretrainConfig.js";
 
 /**
- * The two models Crayon ships, pre-trained on the `world` benchmark's corpus. Both learn only the answer
- * (letter and end of sequence): with the loss on every token the letter is one scored token in ~23 and
- * the lookup that binds an answer to its option letter did not form (models/README.md). Untied heads,
- * so that the token embedding can start at N(0, 1) (see randomLlamaWeights). The server is about five
- * times larger than the device.
+ * The two models Crayon ships, pre-trained on the `world` benchmark's corpus. The loss is on the answer
+ * (letter and end of sequence): with the loss on every token alike the letter is one scored token in ~23
+ * and the lookup that binds an answer to its option letter did not form (models/README.md). The device
+ * also learns the prompt's tokens at weight 0.05 (about as much weight as the answer in all): its hidden
+ * states are the pool's embeddings, and only a model that predicts the question's text keeps the domains
+ * apart in them (cluster purity 0.87 against 0.54 with the answer alone, K = 6). Untied heads, so that
+ * the token embedding can start at N(0, 1) (see randomLlamaWeights). The server is about five times
+ * larger than the device.
  */
 const common = {
     benchmark: "world",
@@ -24,6 +27,7 @@ export const SHIPPED_MODELS: Record<"device" | "server", PretrainConfig> = {
         ...common,
         name: "crayon-device",
         lossOn: "answer",
+        promptLossWeight: 0.05,
         model: { embeddingLength: 128, blockCount: 4, headCount: 4, headCountKv: 2, feedForwardLength: 352, contextLength: 512, tiedOutput: false },
         steps: 4000,
         batchSize: 32,
