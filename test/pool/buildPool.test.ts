@@ -43,14 +43,15 @@ describe("build-pool", () => {
         expect(manifest.clustering.clusters!.reduce((n, c) => n + c.size, 0)).toBe(items.length);
         expect(manifest.clustering.purity).toBeGreaterThan(0);
         for (const adapter of manifest.adapters) {
-            expect(adapter.training.lossCurve.length).toBeGreaterThan(0);
-            expect(adapter.training.heldOutItems).toBeGreaterThan(0);
+            const training = adapter.training!; // every adapter of a built (not imported) pool has its training record
+            expect(training.lossCurve.length).toBeGreaterThan(0);
+            expect(training.heldOutItems).toBeGreaterThan(0);
             // the adapter written is the one of the lowest validation loss along the way
-            const { validationCurve = [], validationEvery = 0, keptStep } = adapter.training!;
+            const { validationCurve = [], validationEvery = 0, keptStep } = training;
             expect(validationCurve.length).toBeGreaterThan(1);
             expect(keptStep).toBe(validationEvery * validationCurve.indexOf(Math.min(...validationCurve)));
             // a random base's output head is tiny (std 0.02), so no adapter can move its logits far: a clear, small drop
-            expect(adapter.training.heldOutLossAdapter!).toBeLessThan(adapter.training.heldOutLossBase! - 0.05);
+            expect(training.heldOutLossAdapter!).toBeLessThan(training.heldOutLossBase! - 0.05);
         }
         const pool = await loadPool(outDir(), { baseModelPath: modelPath() });
         expect(pool.adapterPaths).toHaveLength(3);

@@ -39,7 +39,7 @@ afterAll(async () => {
 
 async function post(route: string, body: string, key = apiKey): Promise<{ status: number; json: { error?: { message: string } } }> {
     const response = await fetch(`${server.url}${route}`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body });
-    return { status: response.status, json: await response.json() };
+    return { status: response.status, json: (await response.json()) as { error?: { message: string } } };
 }
 
 async function expectStillUp(): Promise<void> {
