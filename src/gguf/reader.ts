@@ -38,7 +38,6 @@ export {
 const MAX_TENSOR_COUNT = 1_000_000;
 const MAX_KEY_COUNT = 1_000_000;
 const MAX_ARRAY_NESTING = 8;
-const ARRAY_BATCH_ITEMS = 1 << 16;
 const TRUNCATED_HINT = "the file is incomplete; download or write it again";
 /** First prefix read for a header: most fit, and a small adapter is not read whole just for its header. */
 const FIRST_PREFIX_BYTES = 256 << 10;
@@ -219,12 +218,9 @@ class HeaderParser {
         const items: GgufArrayItem[] = [];
         const itemBytes = SCALAR_BYTES[itemType];
         if (itemBytes !== undefined) {
-            // Fixed-size items: one buffer check per batch, not per item.
-            while (items.length < count) {
-                const batch = Math.min(count - items.length, ARRAY_BATCH_ITEMS);
-                cursor.need(batch * itemBytes, `the array of key ${key}`);
-                for (let i = 0; i < batch; i++) items.push(this.readLoadedScalar(itemType, key));
-            }
+            // fixed-size items: one bounds check for the whole array, not one per item
+            cursor.need(count * itemBytes, `the array of key ${key}`);
+            for (let i = 0; i < count; i++) items.push(this.readLoadedScalar(itemType, key));
         } else {
             while (items.length < count) {
                 items.push(itemType === GgufValueType.ARRAY ? this.readArray(key, depth + 1) : this.readString(`the value of key ${key}`));
