@@ -1,21 +1,18 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { findTorchPython, runTorchScript, torchHasOpenBlas } from "./torchBaseline.js";
 import type { TrainingCaseResult } from "./trainingCase.js";
 import { syntheticBatch, TRAINING_CASES, type TrainingCase } from "./trainingShapes.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const TORCH_THREADS = 2;
-// Debian's python3-torch computes with the reference BLAS unless the pthread OpenBLAS is loaded first.
-const OPENBLAS_DIR = `/usr/lib/${os.arch() === "x64" ? "x86_64" : os.arch()}-linux-gnu/openblas-pthread`;
 
 /** Tokens/s of the tfjs trainer per case (each in its own process), next to PyTorch-CPU when available. */
 export async function runTrainingBench(): Promise<void> {
     const python = findTorchPython();
     // on the reference BLAS PyTorch is several times slower than it really is: a ratio against it would flatter
-    const fairBaseline = python !== null && existsSync(OPENBLAS_DIR);
+    const fairBaseline = python !== null && torchHasOpenBlas();
     console.log("Training throughput: forward + backward + AdamW; tokens/s = B·T / step time, median (best) of the timed steps.");
     console.log(python === null
         ? "PyTorch not found (install python3-torch and libopenblas0-pthread, or set CRAYON_TORCH_PYTHON): tfjs only."
@@ -59,23 +56,7 @@ function runTfjsCase(index: number): TrainingCaseResult | null {
 function runTorchCase(python: string, c: TrainingCase): { tokensPerSecond: number; bestTokensPerSecond: number } | null {
     const batch = syntheticBatch(c);
     const payload = JSON.stringify({ ...c, inputs: [...batch.inputs], targets: [...batch.targets], lossMask: [...batch.lossMask] });
-    const env = { ...process.env, OPENBLAS_NUM_THREADS: "1", ...(existsSync(OPENBLAS_DIR) ? { LD_LIBRARY_PATH: OPENBLAS_DIR } : {}) };
-    const run = spawnSync(python, [path.join(here, "..", "..", "bench", "torch_train_step.py"), payload, String(TORCH_THREADS)], { encoding: "utf8", env });
-    const line = run.stdout.trim().split("\n").at(-1);
-    if (run.status !== 0 || line === undefined || !line.startsWith("{")) {
-        console.error(`torch case ${c.name} ${c.mode} failed: ${run.stderr.trim().split("\n").slice(-2).join(" | ")}`);
-        return null;
-    }
-    return JSON.parse(line) as { tokensPerSecond: number; bestTokensPerSecond: number };
-}
-
-/** A python with torch importable: CRAYON_TORCH_PYTHON, else python3 on PATH, else the system python3. */
-function findTorchPython(): string | null {
-    const candidates = [process.env["CRAYON_TORCH_PYTHON"], "python3", "/usr/bin/python3"].filter((p): p is string => !!p);
-    for (const python of candidates) {
-        if (spawnSync(python, ["-c", "import torch"], { stdio: "ignore" }).status === 0) return python;
-    }
-    return null;
+    return runTorchScript(python, "torch_train_step.py", [payload, String(TORCH_THREADS)]);
 }
 
 function describeTorch(python: string): string {
