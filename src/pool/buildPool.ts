@@ -31,7 +31,7 @@ export interface BuildPoolOptions extends Omit<ClusterTrainingSpec, "steps"> {
     /** what the items are, for the manifest: a benchmark name or file name */
     dataLabel: string;
     outDir: string;
-    /** a number, or "auto": the K in `autoRange` with the best silhouette */
+    /** a number, or "auto": by silhouette over `autoRange` (the smallest K within one standard error of the best) */
     clusters: number | "auto";
     autoRange?: [number, number];
     /** exactly one of steps (per adapter) and epochs (passes over each cluster's training items) */

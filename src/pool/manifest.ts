@@ -87,8 +87,8 @@ export interface PoolManifest {
         /** fraction of items whose cluster's majority task group is their own (when groups are known) */
         purity?: number;
         silhouette?: number;
-        /** `--clusters auto`: every K tried and its silhouette */
-        silhouetteByK?: { k: number; silhouette: number }[];
+        /** `--clusters auto`: every K tried, its silhouette and that estimate's standard error */
+        silhouetteByK?: { k: number; silhouette: number; standardError?: number }[];
         /** per cluster: size, tasks, sources, majority domain */
         clusters?: ClusterContents[];
     };

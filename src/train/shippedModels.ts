@@ -8,8 +8,10 @@ import type { PretrainConfig } from "./pretrainConfig.js";
  * also learns the prompt's tokens at weight 0.05 (about as much weight as the answer in all): its hidden
  * states are the pool's embeddings, and only a model that predicts the question's text keeps the domains
  * apart in them (cluster purity 0.87 against 0.54 with the answer alone, K = 6). Untied heads, so that
- * the token embedding can start at N(0, 1) (see randomLlamaWeights). The server is about five times
- * larger than the device.
+ * the token embedding can start at N(0, 1) (see randomLlamaWeights). The device learns each pool task
+ * from the task's pre-training part only: the pool's items are left to the adapters, which then have
+ * something to add (and held-out items the base has never seen). The server, about five times larger
+ * than the device, learns everything but the test items.
  */
 const common = {
     benchmark: "world",
@@ -28,6 +30,7 @@ export const SHIPPED_MODELS: Record<"device" | "server", PretrainConfig> = {
         name: "crayon-device",
         lossOn: "answer",
         promptLossWeight: 0.05,
+        withoutPoolItems: true,
         model: { embeddingLength: 128, blockCount: 4, headCount: 4, headCountKv: 2, feedForwardLength: 352, contextLength: 512, tiedOutput: false },
         steps: 4000,
         batchSize: 32,

@@ -23,7 +23,7 @@ describe("the world benchmark", () => {
 
     it("resolves pool, user tasks, out-of-scope queries and the pre-training corpus", () => {
         expect(benchmark.name).toBe("world");
-        expect(benchmark.pool.length).toBe(4850);
+        expect(benchmark.pool.length).toBe(2425);
         expect(benchmark.userTasks.map((t) => t.task)).toEqual(["arith.sub", "rank.min", "spell.last", "clock.day_minus", "atlas.quiz", "zoo.quiz"]);
         for (const task of benchmark.userTasks) {
             expect(task.test).toHaveLength(100);
@@ -52,6 +52,17 @@ describe("the world benchmark", () => {
         // and the corpus holds everything else: the pool and every shot candidate
         const pretrainIds = new Set(benchmark.pretrain!.map((i) => i.id));
         for (const item of [...benchmark.pool, ...benchmark.userTasks.flatMap((t) => t.shots)]) expect(pretrainIds.has(item.id)).toBe(true);
+    });
+
+    it("splits every pool task into a pre-training part and the pool's part, in the task's item order", () => {
+        const poolIds = new Set(benchmark.pool.map((item) => item.id));
+        for (const task of new Set(benchmark.pool.map((item) => item.task))) {
+            const ofTask = benchmark.pretrain!.filter((item) => item.task === task);
+            const firstPoolItem = ofTask.findIndex((item) => poolIds.has(item.id));
+            expect(firstPoolItem, task).toBeGreaterThan(0);
+            expect(ofTask.slice(firstPoolItem).every((item) => poolIds.has(item.id)), task).toBe(true);
+            expect(ofTask.map((item) => item.id)).toEqual(ofTask.map((item) => item.id).sort());
+        }
     });
 
     it("teaches every fact a knowledge test item asks about through another phrasing in the corpus", () => {
@@ -106,14 +117,14 @@ describe("crayon benchmark (CLI)", () => {
         expect(out).toMatch(/^task\s+role\s+part\s+from\s+items/m);
         expect(out).toMatch(/^atlas\.quiz\s+user\s+test\s+world\s+100$/m);
         expect(out).toMatch(/^forge\.quiz\s+out-of-scope\s+test\s+world\s+60$/m);
-        expect(out).toMatch(/^pool: 4850$/m);
+        expect(out).toMatch(/^pool: 2425$/m);
     });
 
     it("prints it as JSON with --json", () => {
         const out = runCrayon(["benchmark", "world", "--json"]).stdout;
         const json = JSON.parse(out) as { name: string; tasks: { task: string; part: string; items: number }[]; totals: Record<string, number> };
         expect(json.name).toBe("world");
-        expect(json.totals).toEqual({ pool: 4850, shotCandidates: 384, userTest: 600, outOfScope: 260, pretrain: 7412 });
+        expect(json.totals).toEqual({ pool: 2425, shotCandidates: 384, userTest: 600, outOfScope: 260, pretrain: 7412 });
         expect(json.tasks.find((t) => t.task === "arith.sub" && t.part === "test")?.items).toBe(100);
     });
 

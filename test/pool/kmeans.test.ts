@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createRng } from "../../src/data/random.js";
 import { describeClusters, itemDomain } from "../../src/pool/clusterReport.js";
 import { clusterSizes, kMeans } from "../../src/pool/kmeans.js";
-import { chooseClusterCount, silhouetteScore } from "../../src/pool/silhouette.js";
+import { chooseClusterCount, oneStandardErrorChoice, silhouetteEstimate, silhouetteScore } from "../../src/pool/silhouette.js";
 import { l2Normalize } from "../../src/pool/vectors.js";
 
 /** `perCluster` unit vectors around each of k random directions, with labels. */
@@ -70,6 +70,19 @@ describe("k-means on the unit sphere", () => {
             expect(choice.candidates.map((c) => c.k)).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
             expect(purity(choice.result.assignment, labels, trueK)).toBe(1);
         }
+    });
+
+    it("auto takes the smallest K within one standard error of the best silhouette", () => {
+        const at = (silhouette: number, standardError = 0.005) => ({ silhouette, standardError });
+        expect(oneStandardErrorChoice([at(0.3), at(0.413), at(0.41), at(0.416)])).toBe(1); // 0.413 ≥ 0.416 − 0.005
+        expect(oneStandardErrorChoice([at(0.3), at(0.41), at(0.416)])).toBe(2);
+        expect(oneStandardErrorChoice([at(0.5, 0), at(0.5, 0)])).toBe(0);
+        // the standard error is that of the mean over the scored vectors
+        const { vectors, labels } = blobs(3, 20, 12, 0.08, 5);
+        const estimate = silhouetteEstimate(vectors, Int32Array.from(labels), 3);
+        expect(estimate.mean).toBe(silhouetteScore(vectors, Int32Array.from(labels), 3));
+        expect(estimate.standardError).toBeGreaterThan(0);
+        expect(estimate.standardError).toBeLessThan(0.05);
     });
 
     it("reports sizes, tasks and purity against the task's domain", () => {

@@ -144,6 +144,8 @@ describe("pretrainCorpus", () => {
         expect(all.filter((item) => poolIds.has(item.id)).length).toBe(world.pool.length);
         expect(withoutPool.some((item) => poolIds.has(item.id))).toBe(false);
         expect(withoutPool.length).toBe(all.length - world.pool.length);
+        // the device still learns every pool task, from the task's pre-training part
+        expect(new Set(withoutPool.map((item) => item.task))).toEqual(new Set(all.map((item) => item.task)));
         const testIds = new Set([...world.userTasks.flatMap((task) => task.test), ...world.outOfScope].map((item) => item.id));
         expect(all.some((item) => testIds.has(item.id))).toBe(false);
     });

@@ -60,7 +60,7 @@ export function registerBuildPoolCommand(program: Command): void {
         .option("--model <gguf>", "base model", path.join(projectRoot, "models", "device.gguf"))
         .option("--benchmark <name|file>", "benchmark whose pool items are clustered (a shipped name or a definition .json)", "world")
         .option("--data-dir <dir>", "folder with the public datasets (for benchmarks that read them)")
-        .option("--clusters <K|auto>", "number of clusters, or auto (best silhouette over 2–12; auto:MIN-MAX for another range)", "auto")
+        .option("--clusters <K|auto>", "number of clusters, or auto (by silhouette over 2–12: the smallest K within one standard error of the best; auto:MIN-MAX for another range)", "auto")
         .option("--pooling <mean|last>", "how token states become an item embedding", "mean")
         .option("--rank <r>", "LoRA rank", "8")
         .option("--alpha <a>", "LoRA alpha (the update is scaled by alpha/rank)", "16")
@@ -151,7 +151,7 @@ class PoolProgress {
             onEmbedding: (done, total) => process.stderr.write(`embedded ${done}/${total} items\n`),
             onClusters: (report, manifest) => {
                 const k = manifest.clustering.k;
-                const byK = manifest.clustering.silhouetteByK?.map((c) => `K=${c.k} ${c.silhouette.toFixed(3)}`).join(", ");
+                const byK = manifest.clustering.silhouetteByK?.map((c) => `K=${c.k} ${c.silhouette.toFixed(3)}${c.standardError === undefined ? "" : `±${c.standardError.toFixed(3)}`}`).join(", ");
                 this.bars.log(`${k} clusters (silhouette ${manifest.clustering.silhouette?.toFixed(3) ?? "-"}${byK ? `; ${byK}` : ""})\n${formatClusterTable(report)}`);
             },
             onAdapterKept: (adapter) => this.bars.log(`${adapter.id}: kept (sha256 verified)\n`),

@@ -55,7 +55,7 @@ export interface BenchmarkDefinition {
 
 /** Parts each role must (and may) have. */
 const PARTS_OF_ROLE: Record<TaskRole, { required: TaskPart[]; allowed: TaskPart[] }> = {
-    pool: { required: ["pool"], allowed: ["pool"] },
+    pool: { required: ["pool"], allowed: ["pool", "pretrain"] },
     user: { required: ["shots", "test"], allowed: ["shots", "test", "pretrain"] },
     "out-of-scope": { required: ["test"], allowed: ["test", "pretrain"] },
     pretrain: { required: ["pretrain"], allowed: ["pretrain"] }

@@ -70,9 +70,12 @@ export async function loadBenchmark(nameOrPath: string, options: LoadBenchmarkOp
         composition
     };
     if (world !== undefined) {
-        // the embedded models learn everything of the world except what is held out for testing
+        // the embedded models may learn everything of the world except what is held out for testing; a pool
+        // task's items come in their stream's order (its pre-training split, then the pool's items)
         const tasks = def.tasks.map((entry) => entry.task);
-        benchmark.pretrain = [...pool, ...all("shots", tasks), ...all("pretrain", tasks)];
+        const otherTasks = def.tasks.filter((entry) => entry.role !== "pool").map((entry) => entry.task);
+        const poolTaskItems = tasksOf("pool").flatMap((task) => [...(collected.pretrain.get(task) ?? []), ...collected.pool.get(task)!]);
+        benchmark.pretrain = [...poolTaskItems, ...all("shots", tasks), ...all("pretrain", otherTasks)];
         benchmark.world = world;
     }
     return benchmark;
