@@ -5,7 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The bench's Python scripts (kept in the source tree's `bench/`, next to this file's source). */
-export const PYTHON_BENCH_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "bench");
+const PYTHON_BENCH_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "bench");
 
 // Debian's python3-torch computes with the reference BLAS unless the pthread OpenBLAS is loaded first.
 const OPENBLAS_DIR = `/usr/lib/${os.arch() === "x64" ? "x86_64" : os.arch()}-linux-gnu/openblas-pthread`;
