@@ -1,11 +1,14 @@
 import path from "node:path";
 import type { Command } from "commander";
 import { loadBenchmark } from "../../data/benchmark/loadBenchmark.js";
+import type { Benchmark } from "../../data/benchmark/types.js";
+import type { QaItem } from "../../data/item.js";
 import { ItemEncoder } from "../../runtime/encode.js";
 import { LlamaRuntime } from "../../runtime/llama.js";
 import { ItemScorer } from "../../runtime/scoring.js";
 import { taskAccuracy, type TaskAccuracy } from "../../runtime/taskAccuracy.js";
-import { integerOption } from "../optionValues.js";
+import { pretrainCorpus } from "../../train/pretrainer.js";
+import { choiceOption, integerOption } from "../optionValues.js";
 import { DEFAULT_DEVICE_MODEL } from "./blendCommand.js";
 import { textTable } from "../../ui/textTable.js";
 
@@ -14,8 +17,29 @@ interface ScoreCommandOptions {
     adapter?: string;
     benchmark: string;
     dataDir?: string;
+    items: string;
     threads: string;
     json?: boolean;
+}
+
+/**
+ * Which items are scored: the user tasks' test items (and the out-of-scope queries), the pool's items, or
+ * a world's pre-training items outside the pool — what every shipped model learned. Scoring the last two
+ * side by side shows how much of a model's accuracy is memory of its corpus rather than skill.
+ */
+const ITEM_SETS = ["test", "pool", "corpus"] as const;
+type ItemSet = (typeof ITEM_SETS)[number];
+
+function itemsByTask(benchmark: Benchmark, set: ItemSet): { task: string; items: QaItem[] }[] {
+    if (set === "test") return benchmark.userTasks.map((t) => ({ task: t.task, items: t.test }));
+    const items = set === "pool" ? benchmark.pool : pretrainCorpus(benchmark, { benchmark: benchmark.name, withoutPoolItems: true });
+    const groups = new Map<string, QaItem[]>();
+    for (const item of items) {
+        const group = groups.get(item.task);
+        if (group === undefined) groups.set(item.task, [item]);
+        else group.push(item);
+    }
+    return [...groups].map(([task, taskItems]) => ({ task, items: taskItems }));
 }
 
 const percent = (share: number): string => `${(100 * share).toFixed(1)}%`;
@@ -29,15 +53,18 @@ function formatTable(rows: TaskAccuracy[]): string {
 export function registerScoreCommand(program: Command): void {
     program
         .command("score")
-        .description("score a model (optionally with a LoRA adapter) on a benchmark's user-task test items and out-of-scope queries")
+        .description("score a model (optionally with a LoRA adapter) on a benchmark's user-task test items and out-of-scope queries, or on its pool or pre-training items")
         .option("--model <file>", "llama GGUF", DEFAULT_DEVICE_MODEL)
         .option("--adapter <file>", "LoRA adapter applied at scale 1")
         .option("--benchmark <name|file>", "shipped benchmark or a definition .json", "world")
         .option("--data-dir <dir>", "folder of the public datasets (crayon-qa)")
+        .option("--items <set>", `test (user-task tests and out-of-scope queries), pool (the pool's items) or corpus (a world's pre-training items outside the pool)`, "test")
         .option("--threads <n>", "llama.cpp threads", "2")
         .option("--json", "print the rows as JSON")
         .action(async (options: ScoreCommandOptions) => {
+            const set = choiceOption(options.items, ITEM_SETS, "--items");
             const benchmark = await loadBenchmark(options.benchmark, { dataDir: options.dataDir });
+            const groups = itemsByTask(benchmark, set);
             const runtime = await LlamaRuntime.create({ threads: integerOption(options.threads, "--threads", 1) });
             try {
                 const model = await runtime.loadModel(options.model);
@@ -45,17 +72,17 @@ export function registerScoreCommand(program: Command): void {
                 const context = await runtime.createContext(model, { adapters });
                 const scorer = new ItemScorer(context.getSequence(), new ItemEncoder(model, options.model));
                 const tasks: TaskAccuracy[] = [];
-                for (const task of benchmark.userTasks) tasks.push(await taskAccuracy(task.task, task.test, scorer));
+                for (const group of groups) tasks.push(await taskAccuracy(group.task, group.items, scorer));
                 const mean = (key: "accuracy" | "chance" | "meanConfidence"): number => tasks.reduce((s, t) => s + t[key], 0) / tasks.length;
                 const userMean: TaskAccuracy = {
-                    task: "user tasks (mean)",
+                    task: `${set === "test" ? "user" : set} tasks (mean)`,
                     items: tasks.reduce((n, t) => n + t.items, 0),
                     accuracy: mean("accuracy"),
                     chance: mean("chance"),
                     meanConfidence: mean("meanConfidence")
                 };
                 const rows = [...tasks, userMean];
-                if (benchmark.outOfScope.length > 0) rows.push(await taskAccuracy("out-of-scope", benchmark.outOfScope, scorer));
+                if (set === "test" && benchmark.outOfScope.length > 0) rows.push(await taskAccuracy("out-of-scope", benchmark.outOfScope, scorer));
                 process.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : `${path.basename(options.model)} on ${options.benchmark}\n${formatTable(rows)}\n`);
             } finally {
                 await runtime.dispose();
