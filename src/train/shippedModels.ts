@@ -11,7 +11,8 @@ import type { PretrainConfig } from "./pretrainConfig.js";
  * the token embedding can start at N(0, 1) (see randomLlamaWeights). The device learns each pool task
  * from the task's pre-training part only: the pool's items are left to the adapters, which then have
  * something to add (and held-out items the base has never seen). The server, about five times larger
- * than the device, learns everything but the test items.
+ * than the device, learns everything but the test items, also with the prompt's tokens at 0.05: on the
+ * answer alone it stayed on the loss plateau for 8,000 steps and scored at chance.
  */
 const common = {
     benchmark: "world",
@@ -42,8 +43,9 @@ export const SHIPPED_MODELS: Record<"device" | "server", PretrainConfig> = {
         ...common,
         name: "crayon-server",
         lossOn: "answer",
+        promptLossWeight: 0.05,
         model: { embeddingLength: 256, blockCount: 6, headCount: 8, headCountKv: 4, feedForwardLength: 704, contextLength: 512, tiedOutput: false },
-        steps: 8000,
+        steps: 4000,
         batchSize: 16,
         learningRate: 1e-3,
         warmupSteps: 100,
