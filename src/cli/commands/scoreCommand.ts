@@ -74,14 +74,14 @@ export function registerScoreCommand(program: Command): void {
                 const tasks: TaskAccuracy[] = [];
                 for (const group of groups) tasks.push(await taskAccuracy(group.task, group.items, scorer));
                 const mean = (key: "accuracy" | "chance" | "meanConfidence"): number => tasks.reduce((s, t) => s + t[key], 0) / tasks.length;
-                const userMean: TaskAccuracy = {
+                const meanRow: TaskAccuracy = {
                     task: `${set === "test" ? "user" : set} tasks (mean)`,
                     items: tasks.reduce((n, t) => n + t.items, 0),
                     accuracy: mean("accuracy"),
                     chance: mean("chance"),
                     meanConfidence: mean("meanConfidence")
                 };
-                const rows = [...tasks, userMean];
+                const rows = [...tasks, meanRow];
                 if (set === "test" && benchmark.outOfScope.length > 0) rows.push(await taskAccuracy("out-of-scope", benchmark.outOfScope, scorer));
                 process.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : `${path.basename(options.model)} on ${options.benchmark}\n${formatTable(rows)}\n`);
             } finally {
