@@ -23,7 +23,7 @@ describe("the world benchmark", () => {
 
     it("resolves pool, user tasks, out-of-scope queries and the pre-training corpus", () => {
         expect(benchmark.name).toBe("world");
-        expect(benchmark.pool.length).toBe(2425);
+        expect(benchmark.pool.length).toBe(9700);
         expect(benchmark.userTasks.map((t) => t.task)).toEqual(["arith.sub", "rank.min", "spell.last", "clock.day_minus", "atlas.quiz", "zoo.quiz"]);
         for (const task of benchmark.userTasks) {
             expect(task.test).toHaveLength(100);
@@ -31,7 +31,7 @@ describe("the world benchmark", () => {
             expect(new Set(task.test.map((i) => i.question)).size).toBe(100);
         }
         expect(benchmark.outOfScope).toHaveLength(260);
-        expect(benchmark.pretrain).toHaveLength(7412);
+        expect(benchmark.pretrain).toHaveLength(43912);
         expect(benchmark.composition.every((row) => row.droppedAsTestOverlap === 0)).toBe(true);
     });
 
@@ -117,14 +117,14 @@ describe("crayon benchmark (CLI)", () => {
         expect(out).toMatch(/^task\s+role\s+part\s+from\s+items/m);
         expect(out).toMatch(/^atlas\.quiz\s+user\s+test\s+world\s+100$/m);
         expect(out).toMatch(/^forge\.quiz\s+out-of-scope\s+test\s+world\s+60$/m);
-        expect(out).toMatch(/^pool: 2425$/m);
+        expect(out).toMatch(/^pool: 9700$/m);
     });
 
     it("prints it as JSON with --json", () => {
         const out = runCrayon(["benchmark", "world", "--json"]).stdout;
         const json = JSON.parse(out) as { name: string; tasks: { task: string; part: string; items: number }[]; totals: Record<string, number> };
         expect(json.name).toBe("world");
-        expect(json.totals).toEqual({ pool: 2425, shotCandidates: 384, userTest: 600, outOfScope: 260, pretrain: 7412 });
+        expect(json.totals).toEqual({ pool: 9700, shotCandidates: 384, userTest: 600, outOfScope: 260, pretrain: 43912 });
         expect(json.tasks.find((t) => t.task === "arith.sub" && t.part === "test")?.items).toBe(100);
     });
 

@@ -15,6 +15,7 @@ import { LlamaRuntime } from "../../src/runtime/llama.js";
 import { setupEngine } from "../../src/train/engine/backend.js";
 import type { PretrainConfig } from "../../src/train/pretrainConfig.js";
 import { assertNoTestLeak, pretrain, pretrainCorpus, type PretrainResult } from "../../src/train/pretrainer.js";
+import { SHIPPED_MODELS } from "../../src/train/shippedModels.js";
 import { projectRoot } from "../../src/version.js";
 import { writeTinyPretrainFiles } from "./tinyPretrain.js";
 
@@ -148,6 +149,14 @@ describe("pretrainCorpus", () => {
         expect(new Set(withoutPool.map((item) => item.task))).toEqual(new Set(all.map((item) => item.task)));
         const testIds = new Set([...world.userTasks.flatMap((task) => task.test), ...world.outOfScope].map((item) => item.id));
         expect(all.some((item) => testIds.has(item.id))).toBe(false);
+    });
+
+    it("the server's corpus (its own definition) holds no test item of the world benchmark, by id or by question", async () => {
+        const world = await loadBenchmark("world");
+        const server = SHIPPED_MODELS.server;
+        const corpus = pretrainCorpus(await loadBenchmark(server.benchmark), server);
+        expect(corpus.length).toBeGreaterThan(5000);
+        expect(() => assertNoTestLeak(corpus, [...world.userTasks.flatMap((task) => task.test), ...world.outOfScope], "world")).not.toThrow();
     });
 });
 

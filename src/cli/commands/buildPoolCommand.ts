@@ -65,9 +65,9 @@ export function registerBuildPoolCommand(program: Command): void {
         .option("--rank <r>", "LoRA rank", "8")
         .option("--alpha <a>", "LoRA alpha (the update is scaled by alpha/rank)", "16")
         .option("--targets <list>", `adapted weights, from ${LORA_TARGETS.join(",")}`, "q,k,v,o")
-        .option("--steps <N>", "optimisation steps per adapter")
+        .option("--steps <N>", "optimisation steps per adapter (default 300)")
         .option("--epochs <E>", "passes over each cluster's training items (instead of --steps)")
-        .option("--lr <rate>", "peak learning rate", "0.002")
+        .option("--lr <rate>", "peak learning rate", "0.0005")
         .option("--batch <B>", "sequences per step", "16")
         .option("--seq-len <T>", "tokens per sequence at most", "256")
         .option("--seed <n>", "seed of clustering, splits, initialisation and batch order", "1")
@@ -100,7 +100,7 @@ export function registerBuildPoolCommand(program: Command): void {
                     rank: integerOption(options.rank, "--rank", 1),
                     alpha: positiveNumberOption(options.alpha, "--alpha"),
                     targets: parseTargets(options.targets),
-                    ...(options.epochs !== undefined ? { epochs: positiveNumberOption(options.epochs, "--epochs") } : { steps: integerOption(options.steps ?? "200", "--steps", 1) }),
+                    ...(options.epochs !== undefined ? { epochs: positiveNumberOption(options.epochs, "--epochs") } : { steps: integerOption(options.steps ?? "300", "--steps", 1) }),
                     learningRate: positiveNumberOption(options.lr, "--lr"),
                     batchSize: integerOption(options.batch, "--batch", 1),
                     seqLen: integerOption(options.seqLen, "--seq-len", 1),
