@@ -52,6 +52,9 @@ function parseClusters(value: string): { clusters: number | "auto"; autoRange?: 
     return { clusters: "auto", autoRange: auto[1] === undefined ? undefined : [Number(auto[1]), Number(auto[2])] };
 }
 
+/** Optimisation steps per adapter when neither --steps nor --epochs is given (not a commander default: --epochs replaces it). */
+const DEFAULT_STEPS = "300";
+
 /** `crayon build-pool`: embed, cluster and train one LoRA per cluster into a pool folder. */
 export function registerBuildPoolCommand(program: Command): void {
     program
@@ -65,7 +68,7 @@ export function registerBuildPoolCommand(program: Command): void {
         .option("--rank <r>", "LoRA rank", "8")
         .option("--alpha <a>", "LoRA alpha (the update is scaled by alpha/rank)", "16")
         .option("--targets <list>", `adapted weights, from ${LORA_TARGETS.join(",")}`, "q,k,v,o")
-        .option("--steps <N>", "optimisation steps per adapter (default 300)")
+        .option("--steps <N>", `optimisation steps per adapter (default ${DEFAULT_STEPS})`)
         .option("--epochs <E>", "passes over each cluster's training items (instead of --steps)")
         .option("--lr <rate>", "peak learning rate", "0.0005")
         .option("--batch <B>", "sequences per step", "16")
@@ -100,7 +103,7 @@ export function registerBuildPoolCommand(program: Command): void {
                     rank: integerOption(options.rank, "--rank", 1),
                     alpha: positiveNumberOption(options.alpha, "--alpha"),
                     targets: parseTargets(options.targets),
-                    ...(options.epochs !== undefined ? { epochs: positiveNumberOption(options.epochs, "--epochs") } : { steps: integerOption(options.steps ?? "300", "--steps", 1) }),
+                    ...(options.epochs !== undefined ? { epochs: positiveNumberOption(options.epochs, "--epochs") } : { steps: integerOption(options.steps ?? DEFAULT_STEPS, "--steps", 1) }),
                     learningRate: positiveNumberOption(options.lr, "--lr"),
                     batchSize: integerOption(options.batch, "--batch", 1),
                     seqLen: integerOption(options.seqLen, "--seq-len", 1),
