@@ -20,11 +20,12 @@ import { fitsContexts } from "./contextFit.js";
 import { evalConfig } from "./evalConfig.js";
 import { evalPlan, type EvalPlan } from "./evalPlan.js";
 import { memoizedEmbed } from "./memoizedEmbedder.js";
+import { pairedDifference } from "./pairedDifference.js";
 import { ProgressCounter, StageClock } from "./progress.js";
 import { accuracyOf, scoredItem, type ScoredItem } from "./scoredItem.js";
 import { startServerProcess, type ServerProcess } from "./serverProcess.js";
 import { overallRouting, routingRecords, routingResult } from "./taskRouting.js";
-import type { EvalMethod, EvalOptions, EvalResults, MethodResult, TaskResult } from "./types.js";
+import type { EvalMethod, EvalOptions, EvalResults, MethodComparison, MethodResult, TaskResult } from "./types.js";
 
 /**
  * The customization benchmark: per user task, blend the pool from k examples with each method and score
@@ -135,6 +136,7 @@ export async function runEval(options: EvalOptions): Promise<EvalResults> {
             tasks,
             summary: {
                 methods: Object.fromEntries(options.methods.map((m) => [m, mean(tasks.map((t) => t.methods[m]!.accuracy))])),
+                comparisons: methodComparisons(plan, tasks, options.methods, config.seed),
                 server: mean(tasks.map((t) => t.server.accuracy)),
                 outOfScope: { queries: outOfScopeServer.length, tooLong: plan.outOfScopeTooLong, serverAccuracy: accuracyOf(outOfScopeServer), deviceAccuracy: mean(tasks.map((t) => t.outOfScopeDeviceAccuracy)) },
                 routing: overallRouting(tasks.map((t) => t.routing))
@@ -160,6 +162,14 @@ async function scoreOnServer(client: ServerClient, plan: EvalPlan, progress: Pro
         progress.advance();
     }
     return { scores, seconds: (performance.now() - start) / 1000 };
+}
+
+/** Each method against the base model, and crayon against uniform: the comparisons the blend is judged by. */
+function methodComparisons(plan: EvalPlan, tasks: readonly TaskResult[], methods: readonly EvalMethod[], seed: number): MethodComparison[] {
+    const pairs: [EvalMethod, EvalMethod][] = methods.filter((m) => m !== "base" && methods.includes("base")).map((m) => [m, "base"]);
+    if (methods.includes("crayon") && methods.includes("uniform")) pairs.push(["crayon", "uniform"]);
+    const right = (method: EvalMethod) => tasks.map((task, t) => task.methods[method]!.choices.map((choice, i) => choice === plan.tasks[t]!.userTask.test[i]!.answer));
+    return pairs.map(([method, against]) => ({ method, against, ...pairedDifference(right(method), right(against), { seed: `${seed}:${method}:${against}` }) }));
 }
 
 function mean(values: readonly number[]): number {

@@ -19,6 +19,10 @@ export function summaryTable(results: EvalResults): string {
     methodRows.push(["server", ...tasks.map((t) => percent(t.server.accuracy)), percent(summary.server)]);
     out.push(...table(["method", ...tasks.map((t) => t.task), "mean"], methodRows));
     if (config.methods.includes("oracle")) out.push("* oracle: the single pool adapter with the best test accuracy per task, chosen with the test labels: an upper reference, not a method");
+    if (summary.comparisons.length > 0) {
+        const signed = (value: number) => `${value >= 0 ? "+" : "−"}${percent(Math.abs(value))}`;
+        out.push(`paired on the same test items (points, bootstrap 95% interval): ${summary.comparisons.map((c) => `${c.method} − ${c.against} ${signed(c.difference)} [${signed(c.low)}, ${signed(c.high)}]`).join("; ")}`);
+    }
     out.push("");
 
     const { routing } = summary;

@@ -1,5 +1,6 @@
 import type { BlendMethod } from "../blend/types.js";
 import type { RoutingPolicy } from "../hybrid/policy.js";
+import type { PairedDifference } from "./pairedDifference.js";
 import type { PolicyRouting } from "./routingCurve.js";
 
 /** What `crayon eval` compares on the device: the base model, each blend method, and the oracle adapter. */
@@ -142,12 +143,19 @@ export interface EvalResults {
     /** macro means over the tasks */
     summary: {
         methods: Partial<Record<EvalMethod, number>>;
+        /** each method against the base model (and crayon against uniform): paired on the same test items, with a bootstrap 95% interval */
+        comparisons: MethodComparison[];
         server: number;
         outOfScope: { queries: number; tooLong: number; serverAccuracy: number; deviceAccuracy: number };
         routing: RoutingResult;
     };
     /** wall-clock only: everything outside this key is the same for the same configuration and seed */
     timings: EvalTimings;
+}
+
+export interface MethodComparison extends PairedDifference {
+    method: EvalMethod;
+    against: EvalMethod;
 }
 
 export interface EvalTimings {

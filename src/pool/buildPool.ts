@@ -130,7 +130,8 @@ function buildSettings(options: BuildPoolOptions): PoolBuildSettings {
         seqLen: options.seqLen,
         seed: options.seed,
         heldOutShare: options.heldOutShare,
-        validationShare: options.validationShare
+        validationShare: options.validationShare,
+        rotateChoices: options.rotateChoices
     };
 }
 

@@ -12,6 +12,7 @@ import type { ItemEncoder } from "../runtime/encode.js";
 import { loadLatestCheckpoint, saveCheckpoint } from "../train/checkpoint.js";
 import { fittingSeqLen, itemSequence, packBatch, type TrainingSequence } from "../train/sequences.js";
 import type { CreateLoraOptimization } from "./adapterTrainer.js";
+import { allChoiceRotations } from "./choiceRotations.js";
 
 export interface ClusterTrainingSpec {
     rank: number;
@@ -23,6 +24,8 @@ export interface ClusterTrainingSpec {
     /** tokens per sequence at most; a longer item is cut at the end and loses its answer, so keep it above the longest prompt */
     seqLen: number;
     seed: number;
+    /** train (and choose the step) on every rotation of each item's options instead of its one order */
+    rotateChoices: boolean;
 }
 
 export interface TrainingTick {
@@ -93,8 +96,9 @@ export async function trainClusterAdapter(args: {
 }): Promise<ClusterTrainingResult> {
     const { base, spec } = args;
     const encode = (items: readonly QaItem[]): TrainingSequence[] => items.map((item) => itemSequence(args.encoder.encode(item), "answer"));
-    const sequences = encode(args.items);
-    const validation = encode(args.validation ?? []);
+    const orders = (items: readonly QaItem[]): readonly QaItem[] => (spec.rotateChoices ? allChoiceRotations(items) : items);
+    const sequences = encode(orders(args.items));
+    const validation = encode(orders(args.validation ?? []));
     const seqLen = fittingSeqLen([...sequences, ...validation], spec.seqLen);
     const validationEvery = Math.max(1, Math.ceil(spec.steps / 20));
     const lossEvery = Math.max(1, Math.floor(spec.steps / 50));

@@ -119,4 +119,6 @@ export interface PoolBuildSettings {
     heldOutShare: number;
     /** share of the rest kept out of training to choose the step whose adapter is written */
     validationShare: number;
+    /** whether adapters were trained on every rotation of each item's options (absent in older manifests: one order) */
+    rotateChoices?: boolean;
 }

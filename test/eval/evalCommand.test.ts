@@ -68,6 +68,14 @@ describe("crayon eval on a tiny configuration", () => {
             expect(task.server.accuracy).toBeCloseTo(task.server.correct / 6, 12);
         }
         for (const method of first.config.methods) expect(first.summary.methods[method]).toBeCloseTo(mean(first.tasks.map((t) => t.methods[method]!.accuracy)), 12);
+        // every method against base, and crayon against uniform: the difference of the two means, inside its interval
+        const compared = first.summary.comparisons.map((c) => `${c.method}-${c.against}`);
+        expect(compared).toEqual([...first.config.methods.filter((m) => m !== "base").map((m) => `${m}-base`), "crayon-uniform"]);
+        for (const c of first.summary.comparisons) {
+            expect(c.difference).toBeCloseTo(first.summary.methods[c.method]! - first.summary.methods[c.against]!, 12);
+            expect(c.low).toBeLessThanOrEqual(c.difference);
+            expect(c.high).toBeGreaterThanOrEqual(c.difference);
+        }
     });
 
     it("routes over the test items plus as many out-of-scope queries, consistently with the device and server scores", () => {

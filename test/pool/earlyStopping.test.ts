@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadBenchmark } from "../../src/data/benchmark/loadBenchmark.js";
 import type { QaItem } from "../../src/data/item.js";
 import { loadLlamaModel, type LoadedLlamaModel } from "../../src/model/modelFile.js";
+import { rotateChoices } from "../../src/pool/choiceRotations.js";
 import { trainClusterAdapter } from "../../src/pool/clusterTraining.js";
 import { answerMetrics } from "../../src/pool/heldOutLoss.js";
 import { createLoraOptimization } from "../../src/pool/loraOptimization.js";
@@ -41,13 +42,14 @@ afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
 });
 
-const train = (name: string, validation?: QaItem[]) =>
+const train = (name: string, validation?: QaItem[], rotateChoices = false) =>
     trainClusterAdapter({
         base,
         encoder,
         items: answeredA,
         validation,
-        spec: { ...tinyBuild, steps: 40, learningRate: 0.3 },
+        // one option order (by default): over-fitting to the letter A is what these tests need
+        spec: { ...tinyBuild, steps: 40, learningRate: 0.3, rotateChoices },
         createOptimization: createLoraOptimization,
         checkpoints: path.join(dir, `${name}-checkpoints`),
         adapterPath: path.join(dir, `${name}.gguf`),
@@ -73,5 +75,20 @@ describe("choosing the step to keep", () => {
         const result = await train("last");
         expect(result.validationCurve).toEqual([]);
         expect(result.keptStep).toBe(40);
+    });
+});
+
+describe("training on every rotation of the options", () => {
+    it("teaches no letter: on items all answered A, the adapter learns no preference for A", async () => {
+        await train("one-order");
+        await train("rotated", undefined, true);
+        const model = await runtime.loadModel(modelPath());
+        // the B items with their answer moved to the letter A, and left behind B
+        const atA = answeredB.map((item) => rotateChoices(item, item.choices.length - 1));
+        const accuracy = async (adapter: string, items: QaItem[]) =>
+            (await answerMetrics(runtime, model, encoder, items, [{ path: path.join(dir, `${adapter}.gguf`), scale: 1 }])).accuracy;
+        const preferenceForA = async (adapter: string) => (await accuracy(adapter, atA)) - (await accuracy(adapter, answeredB));
+        expect(await preferenceForA("one-order")).toBeGreaterThan(0.5);
+        expect(Math.abs(await preferenceForA("rotated"))).toBeLessThan(0.25);
     });
 });

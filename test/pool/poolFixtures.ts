@@ -14,4 +14,4 @@ export async function writeTinyBenchmark(file: string, perTask = 30): Promise<vo
 }
 
 /** Small enough to train three adapters in seconds; a high rate so a random base learns the answer letters. */
-export const tinyBuild = { clusters: 3, rank: 4, alpha: 8, targets: ["q", "v"] as ("q" | "v")[], steps: 30, learningRate: 0.05, batchSize: 8, seqLen: 256, seed: 3, heldOutShare: 0.2, validationShare: 0.2, pooling: "mean" as const };
+export const tinyBuild = { clusters: 3, rank: 4, alpha: 8, targets: ["q", "v"] as ("q" | "v")[], steps: 30, learningRate: 0.05, batchSize: 8, seqLen: 256, seed: 3, heldOutShare: 0.2, validationShare: 0.2, rotateChoices: true, pooling: "mean" as const };

@@ -30,6 +30,7 @@ interface BuildPoolCommandOptions {
     seed: string;
     heldOut: string;
     validation: string;
+    rotateChoices: boolean;
     out: string;
     fromAdapters?: string[];
     adapterData?: string[];
@@ -70,12 +71,13 @@ export function registerBuildPoolCommand(program: Command): void {
         .option("--targets <list>", `adapted weights, from ${LORA_TARGETS.join(",")}`, "q,k,v,o")
         .option("--steps <N>", `optimisation steps per adapter (default ${DEFAULT_STEPS})`)
         .option("--epochs <E>", "passes over each cluster's training items (instead of --steps)")
-        .option("--lr <rate>", "peak learning rate", "0.0005")
+        .option("--lr <rate>", "peak learning rate", "0.001")
         .option("--batch <B>", "sequences per step", "16")
         .option("--seq-len <T>", "tokens per sequence at most", "256")
         .option("--seed <n>", "seed of clustering, splits, initialisation and batch order", "1")
         .option("--held-out <share>", "share of each cluster's items kept for the base-vs-adapter loss", "0.1")
         .option("--validation <share>", "share of the rest kept out of training to choose the step whose adapter is written (0: the last step)", "0.1")
+        .option("--no-rotate-choices", "train each item in its one option order only, not in every rotation of its options")
         .option("--out <dir>", "pool folder", path.join(projectRoot, "pools", "world"))
         .option("--from-adapters <files...>", "assemble the pool from existing GGUF LoRA adapters for --model instead of training: one cluster each")
         .option("--adapter-data <files...>", "with --from-adapters: one examples file per adapter, in the same order (.jsonl or .csv: the data it was trained on, or a few examples of its task); its centroid is their mean embedding")
@@ -110,6 +112,7 @@ export function registerBuildPoolCommand(program: Command): void {
                     seed: integerOption(options.seed, "--seed", 1),
                     heldOutShare,
                     validationShare,
+                    rotateChoices: options.rotateChoices,
                     createOptimization: createLoraOptimization,
                     events: progress.events()
                 });
