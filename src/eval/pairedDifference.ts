@@ -21,13 +21,8 @@ export function pairedDifference(a: readonly (readonly boolean[])[], b: readonly
     const macroMean = (pick: (task: number[]) => number) => deltas.reduce((sum, task) => sum + pick(task), 0) / deltas.length;
     const taskMean = (task: number[]) => (task.length === 0 ? 0 : task.reduce((s, d) => s + d, 0) / task.length);
     const rng = createRng(seed);
-    const draws = Array.from({ length: resamples }, () =>
-        macroMean((task) => {
-            let sum = 0;
-            for (let i = 0; i < task.length; i++) sum += task[rng.int(task.length)]!;
-            return task.length === 0 ? 0 : sum / task.length;
-        })
-    ).sort((x, y) => x - y);
+    const resample = (task: number[]) => task.map(() => task[rng.int(task.length)]!);
+    const draws = Array.from({ length: resamples }, () => macroMean((task) => taskMean(resample(task)))).sort((x, y) => x - y);
     const percentile = (p: number) => draws[Math.min(draws.length - 1, Math.floor(p * draws.length))]!;
     return { difference: macroMean(taskMean), low: percentile(0.025), high: percentile(0.975) };
 }
