@@ -1,5 +1,4 @@
 import { mkdir } from "node:fs/promises";
-import path from "node:path";
 import { CrayonError } from "../errors.js";
 import { loadBenchmark } from "../data/benchmark/loadBenchmark.js";
 import type { Benchmark } from "../data/benchmark/types.js";
@@ -8,19 +7,17 @@ import { answerContinuation, formatPrompt, OPTION_LETTERS } from "../data/prompt
 import { createRng } from "../data/random.js";
 import { GgmlType } from "../gguf/constants.js";
 import { readGguf } from "../gguf/reader.js";
-import { validateLlamaModel } from "../gguf/validate.js";
 import { readLlamaHparams, type LlamaHparams } from "../model/hparams.js";
-import { tokenizerMetadataOf, writeLlamaModel } from "../model/modelFile.js";
 import { disposeWeights, weightsFromGguf } from "../model/weights.js";
 import { writeRandomLlamaModel } from "../model/randomModel.js";
 import { ItemEncoder } from "../runtime/encode.js";
 import { LlamaRuntime } from "../runtime/llama.js";
 import { learnSpmPieces } from "../tokenizer/learnPieces.js";
 import { SPM_SPACE } from "../tokenizer/spmVocab.js";
-import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
+import { saveCheckpoint } from "./checkpoint.js";
+import { exportPretrainedModel, loadPretrainCheckpoint, pretrainOptimizer, pretrainPaths, type PretrainCheckpointMeta } from "./pretrainState.js";
 import type { PretrainConfig } from "./pretrainConfig.js";
 import { fittingSeqLen, itemSequence, packBatch, type TokenBatch, type TrainingSequence } from "./sequences.js";
-import { AdamW } from "./adamw.js";
 import { setupEngine } from "./engine/backend.js";
 import { engineMemoryLimit, parameterCount, planBatch } from "./engine/memoryGuard.js";
 import { disposeTrainable, fullTrainable, splitBatch, trainStep } from "./trainStep.js";
@@ -59,19 +56,6 @@ export interface PretrainResult {
     trainingTokens: number;
     finalLoss: number;
     hp: LlamaHparams;
-}
-
-interface CheckpointMeta {
-    config: PretrainConfig;
-    lossHistory: number[];
-    trainingTokens: number;
-}
-
-/** JSON with object keys sorted: equal configurations compare equal whatever order their keys were written in. */
-function canonicalJson(value: unknown): string {
-    return JSON.stringify(value, (_key, v: unknown) =>
-        v !== null && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v
-    );
 }
 
 /** The items a configuration pre-trains on: the benchmark's corpus, without the pool's items when it says so; never a test item. */
@@ -138,12 +122,8 @@ export async function pretrain(config: PretrainConfig, run: PretrainRun): Promis
 
     const info = await setupEngine();
     await mkdir(run.workDir, { recursive: true });
-    const checkpointDir = path.join(run.workDir, "checkpoints");
-    const initPath = path.join(run.workDir, "init.gguf");
-    const checkpoint = run.resume ? await loadLatestCheckpoint<CheckpointMeta>(checkpointDir) : null;
-    if (checkpoint && canonicalJson(checkpoint.meta.config) !== canonicalJson(config)) {
-        throw new CrayonError(`${checkpointDir}: its checkpoint was made with a different configuration; remove the folder or run without --resume`);
-    }
+    const { init: initPath, checkpoints: checkpointDir } = pretrainPaths(run.workDir);
+    const checkpoint = run.resume ? await loadPretrainCheckpoint(run.workDir, config) : null;
     // rebuilt on every start (it is a pure function of the config), so a checkpoint never meets another run's tokenizer
     await writeRandomLlamaModel(initPath, {
         ...config.model,
@@ -170,11 +150,7 @@ export async function pretrain(config: PretrainConfig, run: PretrainRun): Promis
     const hp = readLlamaHparams(initFile);
     const plan = planBatch({ hp, mode: "full", seqLen, batchSize: config.batchSize }, engineMemoryLimit(info));
     const model = fullTrainable(hp, await weightsFromGguf(initFile, hp));
-    const optimizer = new AdamW(model.variables, {
-        schedule: { peak: config.learningRate, floor: config.minLearningRate, warmupSteps: config.warmupSteps, totalSteps: config.steps },
-        weightDecay: config.weightDecay,
-        maxGradNorm: config.clipNorm
-    });
+    const optimizer = pretrainOptimizer(model, config);
     try {
         let startStep = 0;
         let lossHistory: number[] = [];
@@ -214,7 +190,7 @@ export async function pretrain(config: PretrainConfig, run: PretrainRun): Promis
             if (run.shouldStop?.()) lastStep = done;
             run.onTick?.({ step: done, loss, tokensPerSecond: tokensSinceStart / ((performance.now() - started) / 1000) });
             if (done % config.checkpointEvery === 0 || done === lastStep) {
-                await saveCheckpoint<CheckpointMeta>(checkpointDir, {
+                await saveCheckpoint<PretrainCheckpointMeta>(checkpointDir, {
                     step: done,
                     meta: { config, lossHistory, trainingTokens },
                     arrays: trainingStateArrays(optimizer)
@@ -222,17 +198,7 @@ export async function pretrain(config: PretrainConfig, run: PretrainRun): Promis
             }
         }
         const finished = lastStep === config.steps;
-        if (finished) {
-            await mkdir(path.dirname(run.out), { recursive: true });
-            await writeLlamaModel(run.out, {
-                hp,
-                weights: model.weights,
-                tokenizer: tokenizerMetadataOf(initFile),
-                name: config.name,
-                matrixType: config.matrixType
-            });
-            validateLlamaModel(await readGguf(run.out), { requireDecodable: true });
-        }
+        if (finished) await exportPretrainedModel(run.out, { hp, weights: model.weights, initFile, name: config.name, matrixType: config.matrixType });
         return { finished, steps: lastStep, trainingTokens, finalLoss: lossHistory.at(-1) ?? Number.NaN, hp };
     } finally {
         disposeTrainable(model);

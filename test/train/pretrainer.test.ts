@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadBenchmark } from "../../src/data/benchmark/loadBenchmark.js";
 import type { QaItem } from "../../src/data/item.js";
 import { CrayonError } from "../../src/errors.js";
+import { metadataString } from "../../src/gguf/metadata.js";
 import { readGguf } from "../../src/gguf/reader.js";
 import { validateLlamaModel } from "../../src/gguf/validate.js";
 import { answerMetrics } from "../../src/pool/heldOutLoss.js";
@@ -90,6 +91,36 @@ describe("pretrain resumes bit for bit", () => {
         expect(await exited(second)).toEqual({ code: 0, signal: null });
         expect(stderr).toContain(`resuming at step ${killedAt}`);
         expect((await readFile(out)).equals(reference.file)).toBe(true);
+    });
+});
+
+describe("pretrain --export-checkpoint", () => {
+    // the finished run's last checkpoint holds the weights its GGUF was written from: same tensor bytes
+    it("writes the newest checkpoint as a GGUF without training: at the last step, the finished model's tensors", async () => {
+        const out = path.join(dir, "exported.gguf");
+        const args = [path.join(projectRoot, "bin", "crayon.js"), "pretrain", "--config", configFile, "--work-dir", reference.workDir, "--export-checkpoint", "--out", out];
+        const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+        expect(await new Promise((resolve) => child.on("exit", resolve))).toBe(0);
+        expect(stdout).toContain(`checkpoint at step ${config.steps} of ${config.steps}`);
+        expect(await checkpointSteps(reference.workDir)).toEqual([config.steps]);
+
+        const exported = await readGguf(out);
+        const finished = await readGguf(path.join(dir, "reference.gguf"));
+        expect(metadataString(exported, "general.name")).toBe(`${config.name}-step-${config.steps}`);
+        const dataOf = async (file: string, gguf: typeof exported) => (await readFile(file)).subarray(gguf.dataOffset);
+        expect((await dataOf(out, exported)).equals(await dataOf(path.join(dir, "reference.gguf"), finished))).toBe(true);
+    });
+
+    it("refuses a work folder without a checkpoint, naming it", async () => {
+        const empty = path.join(dir, "never-started");
+        const child = spawn(process.execPath, [path.join(projectRoot, "bin", "crayon.js"), "pretrain", "--config", configFile, "--work-dir", empty, "--export-checkpoint"], { stdio: ["ignore", "pipe", "pipe"] });
+        let stderr = "";
+        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+        expect(await new Promise((resolve) => child.on("exit", resolve))).not.toBe(0);
+        expect(stderr).toContain(path.join(empty, "checkpoints"));
+        expect(stderr).toContain("no checkpoint to export");
     });
 });
 

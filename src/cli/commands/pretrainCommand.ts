@@ -5,6 +5,7 @@ import { CrayonError } from "../../errors.js";
 import { ensureRealExit } from "../../train/engine/memoryGuard.js";
 import type { PretrainConfig } from "../../train/pretrainConfig.js";
 import { pretrain } from "../../train/pretrainer.js";
+import { exportLatestCheckpoint } from "../../train/pretrainState.js";
 import { SHIPPED_MODELS } from "../../train/shippedModels.js";
 import { projectRoot } from "../../version.js";
 import { integerOption } from "../optionValues.js";
@@ -16,6 +17,7 @@ interface PretrainCommandOptions {
     workDir?: string;
     resume: boolean;
     steps?: string;
+    exportCheckpoint: boolean;
 }
 
 const isShipped = (name: string): name is keyof typeof SHIPPED_MODELS => Object.hasOwn(SHIPPED_MODELS, name);
@@ -45,12 +47,18 @@ export function registerPretrainCommand(program: Command): void {
         .option("--work-dir <dir>", "initial model and checkpoints (default .checkpoints/pretrain/<config name>)")
         .option("--resume", "continue from the newest checkpoint in the work folder", false)
         .option("--steps <N>", "override the number of optimizer steps")
+        .option("--export-checkpoint", "do not train: write the newest checkpoint as a GGUF (default <work-dir>/<name>-step-<N>.gguf), to score a run under way", false)
         .action(async (options: PretrainCommandOptions) => {
             const base = await readConfig(options.config);
             const config = options.steps === undefined ? base : { ...base, steps: integerOption(options.steps, "--steps", 1) };
             const label = isShipped(options.config) ? options.config : config.name;
-            const out = options.out ?? path.join(projectRoot, "models", `${label}.gguf`);
             const workDir = options.workDir ?? path.join(projectRoot, ".checkpoints", "pretrain", config.name);
+            if (options.exportCheckpoint) {
+                const exported = await exportLatestCheckpoint(config, workDir, options.out);
+                process.stdout.write(`${config.name}: checkpoint at step ${exported.step} of ${config.steps} → ${exported.out}\n`);
+                return;
+            }
+            const out = options.out ?? path.join(projectRoot, "models", `${label}.gguf`);
             const exit = ensureRealExit(`pretrain ${config.name}`);
             // SIGINT/SIGTERM: finish the step, checkpoint, and leave a run that --resume continues
             let stopSignal: NodeJS.Signals | null = null;
