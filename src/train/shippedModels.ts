@@ -23,33 +23,29 @@ const common = {
     weightDecay: 0.01,
     clipNorm: 1,
     seed: 7,
-    checkpointEvery: 200
+    checkpointEvery: 200,
+    lossOn: "answer",
+    promptLossWeight: 0.05,
+    learningRate: 1e-3,
+    warmupSteps: 100
 } as const;
 
 export const SHIPPED_MODELS: Record<"device" | "server", PretrainConfig> = {
     device: {
         ...common,
         name: "crayon-device",
-        lossOn: "answer",
-        promptLossWeight: 0.05,
         withoutPoolItems: true,
         model: { embeddingLength: 128, blockCount: 4, headCount: 4, headCountKv: 2, feedForwardLength: 352, contextLength: 512, tiedOutput: false },
         steps: 7000,
         batchSize: 32,
-        learningRate: 1e-3,
-        warmupSteps: 100,
         matrixType: GgmlType.F32
     },
     server: {
         ...common,
         name: "crayon-server",
-        lossOn: "answer",
-        promptLossWeight: 0.05,
         model: { embeddingLength: 256, blockCount: 6, headCount: 8, headCountKv: 4, feedForwardLength: 704, contextLength: 512, tiedOutput: false },
         steps: 12000,
         batchSize: 16,
-        learningRate: 1e-3,
-        warmupSteps: 100,
         matrixType: GgmlType.F16
     }
 };
