@@ -1,8 +1,9 @@
 /**
  * How fast `crayon blend` is against the bandwidth floor: the time to read the pool's adapter files once,
  * and — since a concat blend writes a file as large as the adapters it blends — the time to write that
- * many bytes once (atomically and without fsync, as the blend does). A synthetic pool of K rank-8 adapters on q, k, v, o of a device-sized model (d = 128, 4 layers,
- * ffn 352) is written to a temporary folder; embedding is excluded (the examples' embedding is given).
+ * many bytes once (atomically and without fsync, as the blend does). A synthetic pool of K adapters shaped
+ * like the shipped pool's (rank 8 on every projection) of a device-shaped model (d = 128, 4 layers, 4 heads
+ * / 2 KV, ffn 352) is written to a temporary folder; embedding is excluded (the examples' embedding is given).
  * Run alone: `node dist/bench/blendSpeed.js [K …]`; from a runner: `runBlendBench()` prints the table,
  * `runBlendSpeed()` returns the rows.
  */
@@ -17,6 +18,7 @@ import { blendAdapters } from "../src/blend/blendAdapters.js";
 import type { BlendTimings } from "../src/blend/types.js";
 import type { QaItem } from "../src/data/item.js";
 import { writeFileAtomic } from "../src/fs/atomicWrite.js";
+import { LORA_TARGETS } from "../src/gguf/constants.js";
 import { readGguf } from "../src/gguf/reader.js";
 import { writeRandomLlamaModel } from "../src/model/randomModel.js";
 import { writeSyntheticPool } from "./syntheticPool.js";
@@ -46,8 +48,8 @@ export interface BlendSpeedRow {
     svdMs: number;
 }
 
-const DEVICE_SHAPE = { embeddingLength: 128, blockCount: 4, headCount: 4, headCountKv: 4, feedForwardLength: 352, seed: 1 };
-const ADAPTER = { rank: 8, alpha: 16, targets: ["q", "k", "v", "o"] as ("q" | "k" | "v" | "o")[] };
+const DEVICE_SHAPE = { embeddingLength: 128, blockCount: 4, headCount: 4, headCountKv: 2, feedForwardLength: 352, seed: 1 };
+const ADAPTER = { rank: 8, alpha: 16, targets: [...LORA_TARGETS] };
 const EXAMPLE: QaItem = { id: "bench/0", source: "bench", task: "bench", question: "?", choices: ["a", "b"], answer: 0 };
 
 export async function runBlendSpeed(options: BlendSpeedOptions = {}): Promise<BlendSpeedRow[]> {

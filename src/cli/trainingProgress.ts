@@ -23,6 +23,7 @@ export class TrainingProgress {
                 noTTYOutput: true,
                 notTTYSchedule: 10_000,
                 etaBuffer: 50,
+                formatTime: formatEta,
                 hideCursor: true,
                 stream: process.stderr
             },
@@ -38,4 +39,17 @@ export class TrainingProgress {
     stop(): void {
         this.bar.stop();
     }
+}
+
+/**
+ * The ETA as cli-progress's bars show it, except that an ETA not yet known reads "-": the library's own
+ * formatter pads its "NULL" and "INF" placeholders to two characters ("LLs", "NFs").
+ */
+export function formatEta(seconds: number | string): string {
+    if (typeof seconds !== "number" || !Number.isFinite(seconds)) return "-";
+    const s = Math.round(seconds);
+    const two = (v: number): string => String(v).padStart(2, "0");
+    if (s >= 3600) return `${Math.floor(s / 3600)}h${two(Math.floor((s % 3600) / 60))}m`;
+    if (s >= 60) return `${Math.floor(s / 60)}m${two(s % 60)}s`;
+    return `${s}s`;
 }

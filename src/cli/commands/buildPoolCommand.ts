@@ -11,6 +11,7 @@ import { createLoraOptimization } from "../../pool/loraOptimization.js";
 import type { PoolManifest } from "../../pool/manifest.js";
 import { projectRoot } from "../../version.js";
 import { integerOption, positiveNumberOption } from "../optionValues.js";
+import { formatEta } from "../trainingProgress.js";
 import { textTable } from "../../ui/textTable.js";
 
 interface BuildPoolCommandOptions {
@@ -54,7 +55,7 @@ function parseClusters(value: string): { clusters: number | "auto"; autoRange?: 
 }
 
 /** Optimisation steps per adapter when neither --steps nor --epochs is given (not a commander default: --epochs replaces it). */
-const DEFAULT_STEPS = "300";
+const DEFAULT_STEPS = "900";
 
 /** `crayon build-pool`: embed, cluster and train one LoRA per cluster into a pool folder. */
 export function registerBuildPoolCommand(program: Command): void {
@@ -68,7 +69,7 @@ export function registerBuildPoolCommand(program: Command): void {
         .option("--pooling <mean|last>", "how token states become an item embedding", "mean")
         .option("--rank <r>", "LoRA rank", "8")
         .option("--alpha <a>", "LoRA alpha (the update is scaled by alpha/rank)", "16")
-        .option("--targets <list>", `adapted weights, from ${LORA_TARGETS.join(",")}`, "q,k,v,o")
+        .option("--targets <list>", "adapted weights, from q,k,v,o,gate,up,down", LORA_TARGETS.join(","))
         .option("--steps <N>", `optimisation steps per adapter (default ${DEFAULT_STEPS})`)
         .option("--epochs <E>", "passes over each cluster's training items (instead of --steps)")
         .option("--lr <rate>", "peak learning rate", "0.001")
@@ -145,7 +146,7 @@ async function importCommand(options: BuildPoolCommandOptions, command: Command)
 /** One bar per adapter being trained and one for the whole pool (loss, tokens/s, ETA), on stderr. */
 class PoolProgress {
     private readonly bars = new cliProgress.MultiBar(
-        { format: "{label} {bar} {value}/{total} | loss {loss} | {tokensPerSecond} tok/s | ETA {eta_formatted}", noTTYOutput: true, notTTYSchedule: 10_000, etaBuffer: 50, hideCursor: true, stream: process.stderr },
+        { format: "{label} {bar} {value}/{total} | loss {loss} | {tokensPerSecond} tok/s | ETA {eta_formatted}", noTTYOutput: true, notTTYSchedule: 10_000, etaBuffer: 50, formatTime: formatEta, hideCursor: true, stream: process.stderr },
         cliProgress.Presets.shades_classic
     );
     private overall: cliProgress.SingleBar | undefined;
