@@ -19,7 +19,7 @@ hp = case["hp"]
 d, L, H, KV = hp["embeddingLength"], hp["blockCount"], hp["headCount"], hp["headCountKv"]
 V, Ff, hd, eps = hp["vocabSize"], hp["feedForwardLength"], hp["headDim"], hp["rmsEpsilon"]
 B, T, full = case["batchSize"], case["seqLen"], case["mode"] == "full"
-rank, scale = case["loraRank"], case["loraAlpha"] / case["loraRank"]
+rank, scale, adapted = case["loraRank"], case["loraAlpha"] / case["loraRank"], set(case["loraTargets"])
 torch.manual_seed(0)
 
 
@@ -36,7 +36,7 @@ for _ in range(L):
     blk = dict(attn_norm=weight(d, ones=True), ffn_norm=weight(d, ones=True))
     for name, (i, o) in shapes.items():
         blk[name] = weight(i, o)
-        if not full and name in ("q", "k", "v", "o"):
+        if not full and name in adapted:
             bound = 1 / math.sqrt(i)
             blk["a_" + name] = torch.empty(i, rank).uniform_(-bound, bound).requires_grad_()
             blk["b_" + name] = torch.zeros(rank, o).requires_grad_()

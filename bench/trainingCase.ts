@@ -1,7 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { randomLlamaWeights, disposeWeights } from "../src/model/weights.js";
 import { AdamW } from "../src/train/adamw.js";
-import type { LoraTarget } from "../src/gguf/constants.js";
 import { describeEngine, setupEngine, type EngineInfo } from "../src/train/engine/backend.js";
 import { engineMemoryLimit, ensureRealExit, planBatch } from "../src/train/engine/memoryGuard.js";
 import { constantLearningRate } from "../src/train/schedule.js";
@@ -27,7 +26,7 @@ export interface TrainingCaseResult {
  * batch cut into the micro-batches the memory guard allows.
  */
 export function prepareTrainingCase(c: TrainingCase, info: EngineInfo): { model: TrainableModel; optimizer: AdamW; microBatches: TokenBatch[] } {
-    const lora = { rank: c.loraRank, targets: ["q", "k", "v", "o"] as LoraTarget[] };
+    const lora = { rank: c.loraRank, targets: c.loraTargets };
     const plan = planBatch({ hp: c.hp, mode: c.mode, batchSize: c.batchSize, seqLen: c.seqLen, scoredFraction: 0.5, lora }, engineMemoryLimit(info));
     const base = randomLlamaWeights(c.hp, 1);
     const model = c.mode === "lora"

@@ -1,3 +1,4 @@
+import { LORA_TARGETS, type LoraTarget } from "../src/gguf/constants.js";
 import type { LlamaHparams } from "../src/model/hparams.js";
 import type { TrainingMode } from "../src/train/trainStep.js";
 
@@ -10,6 +11,8 @@ export interface TrainingCase {
     seqLen: number; // tokens per sequence
     loraRank: number;
     loraAlpha: number;
+    /** the projections a LoRA case adapts */
+    loraTargets: LoraTarget[];
     steps: number; // timed steps after one warm-up step
 }
 
@@ -35,9 +38,12 @@ const device = llamaShape(128, 4, 4, 2, 352, 1024);
 const server = llamaShape(256, 6, 8, 4, 704, 1024);
 const smolLm2 = llamaShape(576, 30, 9, 3, 1536, 49152); // SmolLM2-135M
 
-const lora = { loraRank: 8, loraAlpha: 16 };
+// q,k,v,o: the shape the engine was first measured on; all seven: what `crayon build-pool` trains by default
+const lora = { loraRank: 8, loraAlpha: 16, loraTargets: ["q", "k", "v", "o"] as LoraTarget[] };
+const loraAll = { ...lora, loraTargets: [...LORA_TARGETS] };
 export const TRAINING_CASES: TrainingCase[] = [
     { name: "device", hp: device, mode: "lora", batchSize: 8, seqLen: 128, steps: 6, ...lora },
+    { name: "device (build-pool)", hp: device, mode: "lora", batchSize: 8, seqLen: 128, steps: 6, ...loraAll },
     { name: "device", hp: device, mode: "full", batchSize: 8, seqLen: 128, steps: 6, ...lora },
     { name: "server", hp: server, mode: "lora", batchSize: 8, seqLen: 128, steps: 4, ...lora },
     { name: "server", hp: server, mode: "full", batchSize: 8, seqLen: 128, steps: 4, ...lora },
