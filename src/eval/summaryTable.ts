@@ -1,3 +1,4 @@
+import path from "node:path";
 import { REPORTED_SHARES } from "./routingCurve.js";
 import { SWEPT_POLICIES, type EvalResults } from "./types.js";
 import { textTable } from "../ui/textTable.js";
@@ -6,9 +7,9 @@ import { textTable } from "../ui/textTable.js";
 export function summaryTable(results: EvalResults): string {
     const { config, tasks, summary } = results;
     const out: string[] = [];
-    const server = config.server.kind === "spawned" ? config.server.model.path : config.server.url;
+    const server = config.server.kind === "spawned" ? shownPath(config.server.model.path) : config.server.url;
     out.push(`crayon eval: ${config.benchmark.name} v${config.benchmark.version}, ${tasks.length} user tasks, k = ${config.kShot} examples, seed ${config.seed}`);
-    out.push(`device ${config.deviceModel.path} with pool ${config.pool.name} (${config.pool.adapters} adapters); server ${server}`);
+    out.push(`device ${shownPath(config.deviceModel.path)} with pool ${config.pool.name} (${config.pool.adapters} adapters); server ${server}`);
     out.push("");
     out.push("Accuracy (%) on each task's test items");
     const methodRows = config.methods.map((method) => [
@@ -63,4 +64,10 @@ function ratio(value: number | null): string {
 /** The first column names the row; the others are numbers. */
 function table(header: string[], rows: string[][]): string[] {
     return textTable(header, rows, (i) => i > 0);
+}
+
+/** A model's path as the report shows it: relative to the working folder when inside it (results.json keeps it whole). */
+function shownPath(file: string): string {
+    const relative = path.relative(process.cwd(), file);
+    return relative === "" || relative.startsWith("..") || path.isAbsolute(relative) ? file : relative;
 }

@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { areaUnderCurve } from "../../src/eval/routingCurve.js";
+import { summaryTable } from "../../src/eval/summaryTable.js";
 import { SWEPT_POLICIES, type EvalResults, type RoutingResult } from "../../src/eval/types.js";
 import { sha256File } from "../../src/pool/fingerprint.js";
 import { LlamaRuntime } from "../../src/runtime/llama.js";
@@ -118,6 +119,14 @@ describe("crayon eval on a tiny configuration", () => {
         const second = JSON.parse(readFileSync(path.join(dir, "run2", "results.json"), "utf8")) as EvalResults;
         expect(withoutTimings(second)).toEqual(withoutTimings(first));
     }, 300_000);
+
+    it("names the models in the table relative to the working folder when inside it, else in full", () => {
+        const inside = path.join(process.cwd(), "models", "device.gguf");
+        const table = summaryTable({ ...first, config: { ...first.config, deviceModel: { ...first.config.deviceModel, path: inside } } });
+        expect(table).toContain(`device ${path.join("models", "device.gguf")} with pool`);
+        expect(summaryTable(first)).toContain(`device ${fixture.devicePath} with pool`); // a temporary folder
+        expect(summaryTable(first)).toContain(`server ${fixture.serverPath}`);
+    });
 });
 
 describe("crayon eval with a running server", () => {
