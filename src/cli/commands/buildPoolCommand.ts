@@ -69,7 +69,7 @@ export function registerBuildPoolCommand(program: Command): void {
         .option("--pooling <mean|last>", "how token states become an item embedding", "mean")
         .option("--rank <r>", "LoRA rank", "8")
         .option("--alpha <a>", "LoRA alpha (the update is scaled by alpha/rank)", "16")
-        .option("--targets <list>", "adapted weights, from q,k,v,o,gate,up,down", LORA_TARGETS.join(","))
+        .option("--targets <list>", `adapted weights, from ${LORA_TARGETS.join(",")}`, LORA_TARGETS.join(","))
         .option("--steps <N>", `optimisation steps per adapter (default ${DEFAULT_STEPS})`)
         .option("--epochs <E>", "passes over each cluster's training items (instead of --steps)")
         .option("--lr <rate>", "peak learning rate", "0.001")
