@@ -10,6 +10,19 @@ export interface TrainingTick {
 }
 
 /**
+ * How every training bar draws, on stderr: in place on a terminal, a line every 10 s in a log (CI, pipes);
+ * the ETA averaged over the last 50 updates.
+ */
+export const TRAINING_BAR_OPTIONS: cliProgress.Options = {
+    noTTYOutput: true,
+    notTTYSchedule: 10_000,
+    etaBuffer: 50,
+    formatTime: formatEta,
+    hideCursor: true,
+    stream: process.stderr
+};
+
+/**
  * A live progress bar for a training run: step, loss, tokens/s, ETA. On a terminal it redraws in
  * place; in a log (CI, pipes) it prints a line every few seconds instead.
  */
@@ -19,13 +32,8 @@ export class TrainingProgress {
     constructor(label: string, totalSteps: number, startStep = 0) {
         this.bar = new cliProgress.SingleBar(
             {
-                format: `${label} {bar} {value}/{total} steps | loss {loss} | {tokensPerSecond} tok/s | ETA {eta_formatted}`,
-                noTTYOutput: true,
-                notTTYSchedule: 10_000,
-                etaBuffer: 50,
-                formatTime: formatEta,
-                hideCursor: true,
-                stream: process.stderr
+                ...TRAINING_BAR_OPTIONS,
+                format: `${label} {bar} {value}/{total} steps | loss {loss} | {tokensPerSecond} tok/s | ETA {eta_formatted}`
             },
             cliProgress.Presets.shades_classic
         );

@@ -11,7 +11,7 @@ import { createLoraOptimization } from "../../pool/loraOptimization.js";
 import type { PoolManifest } from "../../pool/manifest.js";
 import { projectRoot } from "../../version.js";
 import { integerOption, positiveNumberOption } from "../optionValues.js";
-import { formatEta } from "../trainingProgress.js";
+import { TRAINING_BAR_OPTIONS } from "../trainingProgress.js";
 import { textTable } from "../../ui/textTable.js";
 
 interface BuildPoolCommandOptions {
@@ -146,7 +146,7 @@ async function importCommand(options: BuildPoolCommandOptions, command: Command)
 /** One bar per adapter being trained and one for the whole pool (loss, tokens/s, ETA), on stderr. */
 class PoolProgress {
     private readonly bars = new cliProgress.MultiBar(
-        { format: "{label} {bar} {value}/{total} | loss {loss} | {tokensPerSecond} tok/s | ETA {eta_formatted}", noTTYOutput: true, notTTYSchedule: 10_000, etaBuffer: 50, formatTime: formatEta, hideCursor: true, stream: process.stderr },
+        { ...TRAINING_BAR_OPTIONS, format: "{label} {bar} {value}/{total} | loss {loss} | {tokensPerSecond} tok/s | ETA {eta_formatted}" },
         cliProgress.Presets.shades_classic
     );
     private overall: cliProgress.SingleBar | undefined;
