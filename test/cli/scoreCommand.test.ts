@@ -23,6 +23,7 @@ beforeAll(async () => {
         { task: "arith.add", role: "pool", pretrain: 12, pool: 8 },
         { task: "arith.sub", role: "user", shots: 4, test: 6, pretrain: 5 },
         { task: "series.next", role: "out-of-scope", test: 4, pretrain: 3 },
+        { task: "forge.quiz", role: "out-of-scope", test: 3, pretrain: 2 },
         { task: "forge.maker", role: "pretrain", pretrain: 5 }
     ];
     benchmarkPath = path.join(dir, "tiny-score.json");
@@ -40,9 +41,12 @@ async function score(items: string): Promise<TaskAccuracy[]> {
 const counts = (rows: TaskAccuracy[]) => rows.map((row) => [row.task, row.items]);
 
 describe("crayon score --items", () => {
-    it("test: the user tasks' test items, their mean, then the out-of-scope queries", async () => {
+    it("test: the user tasks' test items, their mean, then the out-of-scope queries per task and pooled", async () => {
         const rows = await score("test");
-        expect(counts(rows)).toEqual([["arith.sub", 6], ["user tasks (mean)", 6], ["out-of-scope", 4]]);
+        expect(counts(rows)).toEqual([["arith.sub", 6], ["user tasks (mean)", 6], ["out-of-scope: series.next", 4], ["out-of-scope: forge.quiz", 3], ["out-of-scope", 7]]);
+        const [series, forge, pooled] = rows.slice(-3) as [TaskAccuracy, TaskAccuracy, TaskAccuracy];
+        // the pooled row is over items, so it is the item-weighted mean of the per-task rows
+        expect(pooled.accuracy).toBeCloseTo((4 * series.accuracy + 3 * forge.accuracy) / 7, 12);
         for (const row of rows) {
             expect(row.accuracy).toBeGreaterThanOrEqual(0);
             expect(row.accuracy).toBeLessThanOrEqual(1);
@@ -56,7 +60,7 @@ describe("crayon score --items", () => {
     it("corpus: the pre-training items outside the pool, by task, with the mean of the task rows", async () => {
         const rows = await score("corpus");
         // arith.add: its pre-training part only; arith.sub: shots and pre-training part; never a test item
-        expect(counts(rows)).toEqual([["arith.add", 12], ["arith.sub", 9], ["series.next", 3], ["forge.maker", 5], ["corpus tasks (mean)", 29]]);
+        expect(counts(rows)).toEqual([["arith.add", 12], ["arith.sub", 9], ["series.next", 3], ["forge.quiz", 2], ["forge.maker", 5], ["corpus tasks (mean)", 31]]);
         const tasks = rows.slice(0, -1);
         expect(rows.at(-1)!.accuracy).toBeCloseTo(tasks.reduce((sum, row) => sum + row.accuracy, 0) / tasks.length, 12);
     });

@@ -32,7 +32,11 @@ type ItemSet = (typeof ITEM_SETS)[number];
 
 function itemsByTask(benchmark: Benchmark, set: ItemSet): { task: string; items: QaItem[] }[] {
     if (set === "test") return benchmark.userTasks.map((t) => ({ task: t.task, items: t.test }));
-    const items = set === "pool" ? benchmark.pool : pretrainCorpus(benchmark, { benchmark: benchmark.name, withoutPoolItems: true });
+    return groupByTask(set === "pool" ? benchmark.pool : pretrainCorpus(benchmark, { benchmark: benchmark.name, withoutPoolItems: true }));
+}
+
+/** Items grouped by task, in the order each task first appears. */
+function groupByTask(items: readonly QaItem[]): { task: string; items: QaItem[] }[] {
     const groups = new Map<string, QaItem[]>();
     for (const item of items) {
         const group = groups.get(item.task);
@@ -49,7 +53,7 @@ function formatTable(rows: TaskAccuracy[]): string {
     return textTable(["task", "items", "accuracy", "chance", "confidence"], cells, (i) => i > 0).join("\n");
 }
 
-/** `crayon score`: a model's option accuracy on a benchmark's user-task tests and out-of-scope queries. */
+/** `crayon score`: a model's option accuracy on a benchmark's user-task tests and out-of-scope queries (per task and pooled). */
 export function registerScoreCommand(program: Command): void {
     program
         .command("score")
@@ -82,7 +86,11 @@ export function registerScoreCommand(program: Command): void {
                     meanConfidence: mean("meanConfidence")
                 };
                 const rows = [...tasks, meanRow];
-                if (set === "test" && benchmark.outOfScope.length > 0) rows.push(await taskAccuracy("out-of-scope", benchmark.outOfScope, scorer));
+                if (set === "test" && benchmark.outOfScope.length > 0) {
+                    // per domain too: out-of-scope queries mix skills, and the pooled row hides which ones a model has
+                    for (const group of groupByTask(benchmark.outOfScope)) rows.push(await taskAccuracy(`out-of-scope: ${group.task}`, group.items, scorer));
+                    rows.push(await taskAccuracy("out-of-scope", benchmark.outOfScope, scorer));
+                }
                 process.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : `${path.basename(options.model)} on ${options.benchmark}\n${formatTable(rows)}\n`);
             } finally {
                 await runtime.dispose();
