@@ -171,9 +171,10 @@ class PoolProgress {
             onTick: (_id, tick) => this.current?.update(tick.step, { loss: tick.loss.toFixed(4), tokensPerSecond: tick.tokensPerSecond.toFixed(0) }),
             onAdapterDone: (adapter) => {
                 if (this.current !== undefined) this.bars.remove(this.current);
-                const { steps, keptStep, tokensPerSecond, heldOutLossBase: before, heldOutLossAdapter: after } = adapter.training!; // trained by this build
+                const { steps, keptStep, tokensPerSecond, heldOutLossBase: before, heldOutLossAdapter: after, heldOutAccuracyBase: accuracyBefore, heldOutAccuracyAdapter: accuracyAfter } = adapter.training!; // trained by this build
                 this.overall?.increment(1, { tokensPerSecond: (tokensPerSecond ?? 0).toFixed(0) });
-                this.bars.log(`${adapter.id}: ${adapter.clusterSize} items, ${steps} steps${keptStep === undefined || keptStep === steps ? "" : ` (kept step ${keptStep})`}${before === undefined ? "" : `, held-out loss ${before.toFixed(3)} → ${after!.toFixed(3)}`}\n`);
+                const heldOut = before === undefined ? "" : `, held-out loss ${before.toFixed(3)} → ${after!.toFixed(3)}, accuracy ${(100 * accuracyBefore!).toFixed(1)} → ${(100 * accuracyAfter!).toFixed(1)}%`;
+                this.bars.log(`${adapter.id}: ${adapter.clusterSize} items, ${steps} steps${keptStep === undefined || keptStep === steps ? "" : ` (kept step ${keptStep})`}${heldOut}\n`);
             }
         };
     }
