@@ -20,7 +20,7 @@ import { answerMetrics } from "./heldOutLoss.js";
 import { createHiddenStateEmbedder } from "./hiddenStateEmbedder.js";
 import { clusterSizes, kMeans } from "./kmeans.js";
 import { fingerprintMismatch } from "./loadPool.js";
-import { POOL_FORMAT_VERSION, type PoolAdapter, type PoolBuildSettings, type PoolManifest } from "./manifest.js";
+import { POOL_FORMAT_VERSION, type HeldOutTaskAccuracy, type PoolAdapter, type PoolBuildSettings, type PoolManifest } from "./manifest.js";
 import { adapterFile, adapterId, cacheDir, checkpointDir, readManifest, removeStaleTemporaries, writeManifest } from "./poolFiles.js";
 import { chooseClusterCount, silhouetteScore } from "./silhouette.js";
 import { dot } from "./vectors.js";
@@ -212,7 +212,13 @@ async function buildAdapter(
     const heldOutMetrics = async () => {
         const base = await answerMetrics(runtime, model, encoder, heldOut);
         const adapted = await answerMetrics(runtime, model, encoder, heldOut, [{ path: adapterPath, scale: 1 }]);
-        return { heldOutLossBase: base.loss, heldOutLossAdapter: adapted.loss, heldOutAccuracyBase: base.accuracy, heldOutAccuracyAdapter: adapted.accuracy };
+        const heldOutByTask: HeldOutTaskAccuracy[] = Object.entries(countBy(heldOut, (item) => item.task))
+            .sort(([, a], [, b]) => b - a)
+            .map(([task, items]) => {
+                const share = (correct: boolean[]) => correct.filter((right, i) => right && heldOut[i]!.task === task).length / items;
+                return { task, items, accuracyBase: share(base.correct), accuracyAdapter: share(adapted.correct) };
+            });
+        return { heldOutLossBase: base.loss, heldOutLossAdapter: adapted.loss, heldOutAccuracyBase: base.accuracy, heldOutAccuracyAdapter: adapted.accuracy, heldOutByTask };
     };
     const heldOutScores = heldOut.length === 0 ? {} : await heldOutMetrics();
     const adapter: PoolAdapter = {

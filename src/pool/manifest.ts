@@ -29,6 +29,14 @@ export interface EmbedderSpec {
     dimension: number;
 }
 
+/** Option accuracy (0–1) on one task's share of a cluster's held-out items: base model vs with the adapter. */
+export interface HeldOutTaskAccuracy {
+    task: string;
+    items: number;
+    accuracyBase: number;
+    accuracyAdapter: number;
+}
+
 export interface PoolAdapter {
     /** stable id, e.g. "c03" */
     id: string;
@@ -64,6 +72,8 @@ export interface PoolAdapter {
         heldOutAccuracyAdapter?: number;
         /** cluster items kept out of training for those two losses */
         heldOutItems?: number;
+        /** the held-out accuracies per task, most held-out items first */
+        heldOutByTask?: HeldOutTaskAccuracy[];
         tokensPerSecond?: number;
         seconds?: number;
     };

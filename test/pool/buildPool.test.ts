@@ -50,6 +50,11 @@ describe("build-pool", () => {
             const { validationCurve = [], validationEvery = 0, keptStep } = training;
             expect(validationCurve.length).toBeGreaterThan(1);
             expect(keptStep).toBe(validationEvery * validationCurve.indexOf(Math.min(...validationCurve)));
+            // the per-task rows split the held-out items: their counts add up and their accuracies average to the whole
+            const byTask = training.heldOutByTask!;
+            expect(byTask.reduce((n, task) => n + task.items, 0)).toBe(training.heldOutItems);
+            expect(byTask.reduce((sum, task) => sum + task.items * task.accuracyAdapter, 0) / training.heldOutItems!).toBeCloseTo(training.heldOutAccuracyAdapter!, 12);
+            expect(byTask.reduce((sum, task) => sum + task.items * task.accuracyBase, 0) / training.heldOutItems!).toBeCloseTo(training.heldOutAccuracyBase!, 12);
             // a random base's output head is tiny (std 0.02), so no adapter can move its logits far: a clear, small drop
             expect(training.heldOutLossAdapter!).toBeLessThan(training.heldOutLossBase! - 0.05);
         }

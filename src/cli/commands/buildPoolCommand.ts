@@ -186,18 +186,22 @@ class PoolProgress {
     }
 }
 
-/** Per adapter: its cluster's main tasks and its held-out items' loss and option accuracy, base → adapter. */
+/**
+ * Per adapter: its held-out items' loss and option accuracy, base → adapter, then the accuracy on each
+ * task's share of them (a cluster's adapter should help the tasks that make up the cluster, not only on average).
+ */
 function heldOutTable(manifest: PoolManifest): string {
     const percent = (share: number): string => (100 * share).toFixed(1);
     const rows = manifest.adapters.flatMap((adapter) => {
         const t = adapter.training;
         if (t?.heldOutItems === undefined || t.heldOutItems === 0) return [];
-        const tasks = Object.entries(adapter.tasks).slice(0, 2).map(([task]) => task).join(", ");
-        return [[adapter.id, tasks, String(t.heldOutItems), `${t.heldOutLossBase!.toFixed(3)} → ${t.heldOutLossAdapter!.toFixed(3)}`,
-            t.heldOutAccuracyBase === undefined ? "-" : `${percent(t.heldOutAccuracyBase)} → ${percent(t.heldOutAccuracyAdapter!)}`]];
+        const all = [adapter.id, "all", String(t.heldOutItems), `${t.heldOutLossBase!.toFixed(3)} → ${t.heldOutLossAdapter!.toFixed(3)}`,
+            t.heldOutAccuracyBase === undefined ? "-" : `${percent(t.heldOutAccuracyBase)} → ${percent(t.heldOutAccuracyAdapter!)}`];
+        const byTask = (t.heldOutByTask ?? []).map((task) => ["", task.task, String(task.items), "", `${percent(task.accuracyBase)} → ${percent(task.accuracyAdapter)}`]);
+        return [all, ...byTask];
     });
     if (rows.length === 0) return "";
-    return `${textTable(["adapter", "main tasks", "held-out", "loss base → adapter", "accuracy % base → adapter"], rows, (i) => i >= 2).join("\n")}\n`;
+    return `${textTable(["adapter", "held-out items", "count", "loss base → adapter", "accuracy % base → adapter"], rows, (i) => i >= 2).join("\n")}\n`;
 }
 
 function summary(manifest: PoolManifest, out: string): string {
