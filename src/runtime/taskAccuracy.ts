@@ -21,3 +21,10 @@ export async function taskAccuracy(task: string, items: readonly QaItem[], score
         meanConfidence: mean(scores.map((s) => s.confidence))
     };
 }
+
+/** Rows of disjoint item sets as one: each field is a mean over items, so the pooled one is the item-weighted mean. */
+export function pooledAccuracy(task: string, rows: readonly TaskAccuracy[]): TaskAccuracy {
+    const items = rows.reduce((n, row) => n + row.items, 0);
+    const mean = (key: "accuracy" | "chance" | "meanConfidence"): number => rows.reduce((sum, row) => sum + row.items * row[key], 0) / Math.max(1, items);
+    return { task, items, accuracy: mean("accuracy"), chance: mean("chance"), meanConfidence: mean("meanConfidence") };
+}

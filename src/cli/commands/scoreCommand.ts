@@ -6,7 +6,7 @@ import type { QaItem } from "../../data/item.js";
 import { ItemEncoder } from "../../runtime/encode.js";
 import { LlamaRuntime } from "../../runtime/llama.js";
 import { ItemScorer } from "../../runtime/scoring.js";
-import { taskAccuracy, type TaskAccuracy } from "../../runtime/taskAccuracy.js";
+import { pooledAccuracy, taskAccuracy, type TaskAccuracy } from "../../runtime/taskAccuracy.js";
 import { pretrainCorpus } from "../../train/pretrainer.js";
 import { choiceOption, integerOption } from "../optionValues.js";
 import { DEFAULT_DEVICE_MODEL } from "./blendCommand.js";
@@ -88,8 +88,9 @@ export function registerScoreCommand(program: Command): void {
                 const rows = [...tasks, meanRow];
                 if (set === "test" && benchmark.outOfScope.length > 0) {
                     // per domain too: out-of-scope queries mix skills, and the pooled row hides which ones a model has
-                    for (const group of groupByTask(benchmark.outOfScope)) rows.push(await taskAccuracy(`out-of-scope: ${group.task}`, group.items, scorer));
-                    rows.push(await taskAccuracy("out-of-scope", benchmark.outOfScope, scorer));
+                    const domains: TaskAccuracy[] = [];
+                    for (const group of groupByTask(benchmark.outOfScope)) domains.push(await taskAccuracy(`out-of-scope: ${group.task}`, group.items, scorer));
+                    rows.push(...domains, pooledAccuracy("out-of-scope", domains));
                 }
                 process.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : `${path.basename(options.model)} on ${options.benchmark}\n${formatTable(rows)}\n`);
             } finally {
