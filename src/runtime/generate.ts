@@ -56,7 +56,7 @@ export async function* generateTokens(model: LlamaModel, sequence: LlamaContextS
 }
 
 /** log softmax(logits / temperature): [vocab] */
-function logSoftmax(logits: Float32Array, temperature: number): Float64Array {
+export function logSoftmax(logits: Float32Array, temperature: number): Float64Array {
     let max = -Infinity;
     for (const value of logits) max = Math.max(max, value / temperature);
     let total = 0;
@@ -81,7 +81,8 @@ function sample(logprobs: Float64Array, uniform: number): number {
     return argmax(logprobs);
 }
 
-function topTokens(logprobs: Float64Array, count: number): number[] {
+/** The `count` most probable token ids, most probable first. */
+export function topTokens(logprobs: Float64Array, count: number): number[] {
     if (count <= 0) return [];
     return Array.from(logprobs.keys()).sort((a, b) => logprobs[b]! - logprobs[a]!).slice(0, count);
 }

@@ -2,6 +2,7 @@ import type { QaItem } from "../data/item.js";
 import { answerContinuation, formatPrompt } from "../data/prompt.js";
 import { CrayonError } from "../errors.js";
 import { scoresFromLogits, type OptionScores } from "./scoring.js";
+import { sumContinuationLogprobs, type ContinuationLoglikelihood } from "./optionLoglikelihood.js";
 import type { ChatMessage } from "./chatTemplate.js";
 
 export interface ServerClientOptions {
@@ -18,6 +19,20 @@ export interface ServerClientOptions {
     backoffMs?: number;
     /** alternatives asked for at the answer position; default 20 (OpenAI itself allows 5, llama.cpp and vLLM more) */
     topLogprobs?: number;
+    /** the text the server reads as the end-of-sequence token in a prompt; default "</s>" (llama's SentencePiece vocabularies, Crayon's models) */
+    endOfSequenceText?: string;
+}
+
+export interface ContinuationOptions {
+    /** also the log-probability of the end-of-sequence token right after each continuation; default false */
+    endOfSequence?: boolean;
+}
+
+/** One prompt token of an echoed completion: the server's text for it, where it starts, its log-probability. */
+interface EchoedToken {
+    text: string;
+    offset: number;
+    logprob: number | null;
 }
 
 export interface ChatOptions {
@@ -37,12 +52,16 @@ export class ServerClient {
     private readonly retries: number;
     private readonly backoffMs: number;
     private readonly topLogprobs: number;
+    private readonly endOfSequenceText: string;
+    /** 0 until a server refuses to echo without generating; then 1, and the generated token is dropped */
+    private echoMaxTokens = 0;
 
     constructor(private readonly options: ServerClientOptions) {
         this.timeoutMs = options.timeoutMs ?? 30_000;
         this.retries = options.retries ?? 2;
         this.backoffMs = options.backoffMs ?? 250;
         this.topLogprobs = options.topLogprobs ?? 20;
+        this.endOfSequenceText = options.endOfSequenceText ?? "</s>";
     }
 
     get baseUrl(): string {
@@ -66,12 +85,64 @@ export class ServerClient {
         return scoresFromLogits(optionLogprobs);
     }
 
+    /**
+     * Each continuation's log-likelihood after `context` under the server's model, as local cloze scoring
+     * computes it: the server echoes the prompt's tokens with their log-probabilities (`echo: true`,
+     * `logprobs: 1`, `max_tokens: 0`, as llama-server, vLLM and OpenAI's legacy API define them).
+     * The client has no tokenizer, so it asks for the context alone once, then for context + continuation,
+     * and takes the tokens after the two echoes' common prefix — tokens compared by text and `text_offset`
+     * — which is the rule local scoring applies to token ids (see optionLoglikelihood.ts): a token merged
+     * across the boundary counts as the continuation's. With `endOfSequence`, the end-of-sequence text is
+     * appended to the prompt and its token's log-probability reported. 1 + continuations requests.
+     */
+    async continuationLoglikelihoods(context: string, continuations: readonly string[], { endOfSequence = false }: ContinuationOptions = {}): Promise<ContinuationLoglikelihood[]> {
+        const contextTokens = await this.echo(context);
+        const results: ContinuationLoglikelihood[] = [];
+        for (const continuation of continuations) {
+            if (continuation === "") throw new CrayonError("an empty continuation has no log-likelihood: give each option some text");
+            let tokens = await this.echo(context + continuation + (endOfSequence ? this.endOfSequenceText : ""));
+            let endOfSequenceLogprob: number | undefined;
+            if (endOfSequence) {
+                const last = tokens.at(-1)!;
+                if (last.text !== this.endOfSequenceText || last.logprob === null) {
+                    throw new CrayonError(
+                        `server ${this.baseUrl}: "${this.endOfSequenceText}" at the end of a prompt was not read as the end-of-sequence token (the last echoed token is ${JSON.stringify(last.text)}); set endOfSequenceText to the model's end-of-sequence text`
+                    );
+                }
+                endOfSequenceLogprob = last.logprob;
+                tokens = tokens.slice(0, -1);
+            }
+            const { logprob, tokenCount } = sumContinuationLogprobs(contextTokens, tokens, tokens.map((t) => t.logprob), sameEchoedToken);
+            results.push({ logprob, tokenCount, byteLength: Buffer.byteLength(continuation, "utf8"), ...(endOfSequence ? { endOfSequenceLogprob } : {}) });
+        }
+        return results;
+    }
+
     /** A chat answer, greedy. */
     async chat(messages: readonly ChatMessage[], { maxTokens = 128 }: ChatOptions = {}): Promise<string> {
         const response = await this.post("/chat/completions", { model: this.options.model, messages, max_tokens: maxTokens, temperature: 0 });
         const content = (response as { choices?: Array<{ message?: { content?: unknown } }> }).choices?.[0]?.message?.content;
         if (typeof content !== "string") throw new CrayonError(`server ${this.baseUrl}: the chat answer has no message content`);
         return content;
+    }
+
+    /** The prompt's tokens as the server echoes them, without any token it generated. */
+    private async echo(prompt: string): Promise<EchoedToken[]> {
+        const request = (maxTokens: number) => this.post("/completions", {
+            model: this.options.model, prompt, echo: true, logprobs: 1, max_tokens: maxTokens, temperature: 0
+        });
+        let response: unknown;
+        if (this.echoMaxTokens === 0) {
+            try {
+                response = await request(0);
+            } catch (refusal) {
+                // vLLM and others refuse to generate nothing; one generated token, dropped, costs little
+                if (!(refusal instanceof RequestRefused)) throw refusal;
+                response = await request(1).catch(() => Promise.reject(refusal));
+                this.echoMaxTokens = 1;
+            }
+        } else response = await request(this.echoMaxTokens);
+        return echoedPromptTokens(response, prompt, this.baseUrl);
     }
 
     private async post(route: string, body: object): Promise<unknown> {
@@ -110,6 +181,30 @@ function topAlternatives(response: unknown): Array<[string, number]> {
     const chatStyle = logprobs?.content?.[0]?.top_logprobs;
     if (chatStyle !== undefined) return chatStyle.map(({ token, logprob }) => [token, logprob]);
     throw new CrayonError("the server's completion has no top_logprobs; it may not support logprobs");
+}
+
+/**
+ * The prompt part of an echoed completion's `logprobs`: every token but the generated ones, counted by
+ * `usage.completion_tokens` (or, without usage, by `text_offset` past the prompt's end).
+ */
+function echoedPromptTokens(response: unknown, prompt: string, baseUrl: string): EchoedToken[] {
+    const body = response as { choices?: Array<{ logprobs?: unknown }>; usage?: { completion_tokens?: unknown } };
+    const logprobs = body.choices?.[0]?.logprobs as { tokens?: unknown; token_logprobs?: unknown; text_offset?: unknown } | null | undefined;
+    const { tokens, token_logprobs: tokenLogprobs, text_offset: offsets } = logprobs ?? {};
+    if (!Array.isArray(tokens) || !Array.isArray(tokenLogprobs) || !Array.isArray(offsets) || tokenLogprobs.length !== tokens.length || offsets.length !== tokens.length) {
+        throw new CrayonError(`server ${baseUrl}: the echoed completion has no tokens, token_logprobs and text_offset of one length; the server may not support echo with logprobs`);
+    }
+    const echoed = tokens.map((text, i): EchoedToken => ({ text: String(text), offset: Number(offsets[i]), logprob: typeof tokenLogprobs[i] === "number" ? tokenLogprobs[i] : null }));
+    const completionTokens = body.usage?.completion_tokens;
+    const generated = typeof completionTokens === "number" ? completionTokens : echoed.filter((t) => t.offset >= prompt.length).length;
+    if (echoed.length - generated <= 0) {
+        throw new CrayonError(`server ${baseUrl}: the completion's logprobs cover only generated tokens, not the prompt; the server does not implement echo with logprobs`);
+    }
+    return echoed.slice(0, echoed.length - generated);
+}
+
+function sameEchoedToken(a: EchoedToken, b: EchoedToken): boolean {
+    return a.text === b.text && a.offset === b.offset;
 }
 
 function errorMessage(text: string): string {

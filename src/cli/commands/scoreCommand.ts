@@ -8,7 +8,7 @@ import { LlamaRuntime } from "../../runtime/llama.js";
 import { ItemScorer } from "../../runtime/scoring.js";
 import { pooledAccuracy, taskAccuracy, type TaskAccuracy } from "../../runtime/taskAccuracy.js";
 import { pretrainCorpus } from "../../train/pretrainer.js";
-import { choiceOption, integerOption } from "../optionValues.js";
+import { choiceOption, inputFileOption, integerOption } from "../optionValues.js";
 import { DEFAULT_DEVICE_MODEL } from "./blendCommand.js";
 import { textTable } from "../../ui/textTable.js";
 
@@ -67,9 +67,12 @@ export function registerScoreCommand(program: Command): void {
         .option("--json", "print the rows as JSON")
         .action(async (options: ScoreCommandOptions) => {
             const set = choiceOption(options.items, ITEM_SETS, "--items");
+            const threads = integerOption(options.threads, "--threads", 1);
+            await inputFileOption(options.model, "--model");
+            if (options.adapter !== undefined) await inputFileOption(options.adapter, "--adapter");
             const benchmark = await loadBenchmark(options.benchmark, { dataDir: options.dataDir });
             const groups = itemsByTask(benchmark, set);
-            const runtime = await LlamaRuntime.create({ threads: integerOption(options.threads, "--threads", 1) });
+            const runtime = await LlamaRuntime.create({ threads });
             try {
                 const model = await runtime.loadModel(options.model);
                 const adapters = options.adapter === undefined ? [] : [{ path: options.adapter, scale: 1 }];

@@ -5,7 +5,8 @@ import { tokenizePrompt } from "../encode.js";
 import { generateTokens, type GeneratedToken, type TokenAlternative } from "../generate.js";
 import { parseChatMessages, renderChatPrompt } from "../chatTemplate.js";
 import { HttpError } from "./httpJson.js";
-import { integerField, numberField, objectBody, refuseFields } from "./requestFields.js";
+import { promptLogprobs, type EchoedToken } from "./promptLogprobs.js";
+import { booleanField, integerField, numberField, objectBody, refuseFields } from "./requestFields.js";
 
 /** The one model a server answers with, on one sequence that requests take turns on. */
 export interface ServedModel {
@@ -18,15 +19,22 @@ export interface ServedModel {
 /** The most alternatives per token `logprobs` may ask for: enough to cover every option letter of a small vocabulary. */
 export const MAX_TOP_LOGPROBS = 1000;
 const MAX_TOKENS_LIMIT = 4096;
-const UNSUPPORTED = ["echo", "best_of", "suffix", "tools", "functions", "n"] as const;
+const UNSUPPORTED = ["best_of", "suffix", "tools", "functions", "n"] as const;
 
 /** A parsed, validated generation request: everything the queue needs to run it later. */
 export interface GenerationRequest {
     prompt: Token[];
+    /** the prompt as sent: what `echo` returns */
+    promptText: string;
     maxTokens: number;
     temperature: number;
     seed: number;
+    /** whether to report each token's log-probability (`logprobs` given, 0 included) */
+    logprobs: boolean;
+    /** alternatives per token to report with it */
     topLogprobs: number;
+    /** completions only: the prompt's tokens come first in the answer, with their log-probabilities */
+    echo: boolean;
     stream: boolean;
 }
 
@@ -35,36 +43,55 @@ export function parseCompletionRequest(served: ServedModel, raw: unknown): Gener
     refuseFields(body, [...UNSUPPORTED, "stream"]);
     const prompt = Array.isArray(body.prompt) && body.prompt.length === 1 ? body.prompt[0] : body.prompt;
     if (typeof prompt !== "string") throw new HttpError(400, `"prompt" must be a string (or a list of one string)`);
+    const logprobs = body.logprobs !== undefined && body.logprobs !== null;
     return {
-        prompt: promptTokens(served, prompt),
+        // as llama-server reads a completion prompt: "</s>" written in it is the end-of-sequence token,
+        // which is how a client asks for the log-probability of the text ending there
+        prompt: promptTokens(served, prompt, true),
+        promptText: prompt,
         maxTokens: integerField(body, "max_tokens", 16, 0, MAX_TOKENS_LIMIT),
         temperature: numberField(body, "temperature", 1, 0, 2),
         seed: integerField(body, "seed", 0, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
-        topLogprobs: body.logprobs === null ? 0 : integerField(body, "logprobs", 0, 0, MAX_TOP_LOGPROBS),
+        logprobs,
+        topLogprobs: logprobs ? integerField(body, "logprobs", 0, 0, MAX_TOP_LOGPROBS) : 0,
+        echo: booleanField(body, "echo", false),
         stream: false
     };
 }
 
 export function parseChatRequest(served: ServedModel, raw: unknown): GenerationRequest {
     const body = objectBody(raw);
-    refuseFields(body, UNSUPPORTED);
+    refuseFields(body, [...UNSUPPORTED, "echo"]);
     const messages = parseChatMessages(body.messages);
     const maxTokens = body.max_completion_tokens !== undefined && body.max_completion_tokens !== null ? "max_completion_tokens" : "max_tokens";
+    const promptText = renderChatPrompt(messages);
     return {
-        prompt: promptTokens(served, renderChatPrompt(messages)),
+        prompt: promptTokens(served, promptText, false),
+        promptText,
         maxTokens: integerField(body, maxTokens, 128, 1, MAX_TOKENS_LIMIT),
         temperature: numberField(body, "temperature", 1, 0, 2),
         seed: integerField(body, "seed", 0, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
+        logprobs: false,
         topLogprobs: 0,
+        echo: false,
         stream: body.stream === true
     };
 }
 
-/** POST /v1/completions: the text and, when asked, each token's log-probability and top alternatives. */
+/**
+ * POST /v1/completions: the text and, when asked, each token's log-probability and top alternatives.
+ * With `echo`, the prompt and its tokens come first, the first token's log-probability null (as OpenAI,
+ * vLLM and llama-server report it); `max_tokens: 0` then scores a text without generating.
+ */
 export async function runCompletion(served: ServedModel, request: GenerationRequest, shouldStop: () => boolean): Promise<object> {
-    const tokens = await collect(served, request, shouldStop);
-    const text = tokens.map((t) => t.text).join("");
-    const offsets = tokens.map((_, i) => tokens.slice(0, i).reduce((sum, t) => sum + t.text.length, 0));
+    const echoed: EchoedToken[] = request.echo && request.logprobs
+        ? await promptLogprobs(served, request.prompt, request.topLogprobs, addsBos(served))
+        : [];
+    const generated = request.maxTokens > 0 ? await collect(served, request, shouldStop) : [];
+    const generatedText = generated.map((t) => t.text).join("");
+    const tokens = [...echoed, ...generated];
+    let offset = 0;
+    const offsets = tokens.map((t) => (offset += t.text.length) - t.text.length);
     return {
         id: `cmpl-${randomUUID()}`,
         object: "text_completion",
@@ -72,16 +99,16 @@ export async function runCompletion(served: ServedModel, request: GenerationRequ
         model: served.id,
         choices: [{
             index: 0,
-            text,
-            logprobs: request.topLogprobs > 0 ? {
+            text: request.echo ? request.promptText + generatedText : generatedText,
+            logprobs: request.logprobs ? {
                 tokens: tokens.map((t) => t.text),
                 token_logprobs: tokens.map((t) => t.logprob),
-                top_logprobs: tokens.map((t) => topLogprobsObject(t.top)),
+                top_logprobs: tokens.map((t) => (t.logprob === null ? null : topLogprobsObject(t.top))),
                 text_offset: offsets
             } : null,
-            finish_reason: tokens.length < request.maxTokens ? "stop" : "length"
+            finish_reason: generated.length < request.maxTokens ? "stop" : "length"
         }],
-        usage: usage(request, tokens.length)
+        usage: usage(request, generated.length)
     };
 }
 
@@ -135,14 +162,21 @@ async function collect(served: ServedModel, request: GenerationRequest, shouldSt
     return tokens;
 }
 
-/** The prompt's tokens, refused with a 400 when they leave no room in the context. */
-function promptTokens(served: ServedModel, text: string): Token[] {
-    const tokens = tokenizePrompt(served.model, text);
+/** The prompt's tokens, refused with a 400 when there are none or they leave no room in the context. */
+function promptTokens(served: ServedModel, text: string, specialTokens: boolean): Token[] {
+    // tokenizePrompt of "" is the BOS the model wants in front, if any
+    const tokens = specialTokens ? [...tokenizePrompt(served.model, ""), ...served.model.tokenize(text, true)] : tokenizePrompt(served.model, text);
+    if (tokens.length === 0) throw new HttpError(400, `"prompt" is empty: give at least one character`);
     const contextSize = served.sequence.contextSize;
     if (tokens.length >= contextSize) {
         throw new HttpError(400, `the prompt is ${tokens.length} tokens; the context holds ${contextSize}`, "invalid_request_error", "context_length_exceeded");
     }
     return tokens;
+}
+
+/** Whether the model's prompts start with a BOS the server puts there (so it is no part of the prompt's text). */
+function addsBos({ model }: ServedModel): boolean {
+    return tokenizePrompt(model, "").length > 0;
 }
 
 /** {text: logprob}; when two tokens read the same (a piece and its bytes), the more probable one is kept. */

@@ -14,6 +14,12 @@ export function integerField(body: Record<string, unknown>, name: string, fallba
     return value;
 }
 
+export function booleanField(body: Record<string, unknown>, name: string, fallback: boolean): boolean {
+    const value = body[name] ?? fallback;
+    if (typeof value !== "boolean") throw new HttpError(400, `"${name}" must be true or false, found ${JSON.stringify(value)}`);
+    return value;
+}
+
 export function numberField(body: Record<string, unknown>, name: string, fallback: number, min: number, max: number): number {
     const value = body[name] ?? fallback;
     if (typeof value !== "number" || !(value >= min && value <= max)) {
