@@ -1,4 +1,4 @@
 #!/usr/bin/env node
-import { runCli } from "../dist/src/cli/cli.js";
+import { main } from "../dist/src/cli/cli.js";
 
-await runCli(process.argv);
+await main(process.argv);

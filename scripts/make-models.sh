@@ -4,9 +4,9 @@
 # continues where it stopped; the script fails if either run does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CRAYON_THREADS=1 node bin/crayon.js pretrain --config device --resume &
+CRAYON_THREADS=1 node bin/crayon.js pretrain --config device --resume --out models/device.gguf &
 device=$!
-CRAYON_THREADS=1 node bin/crayon.js pretrain --config server --resume &
+CRAYON_THREADS=1 node bin/crayon.js pretrain --config server --resume --out models/server.gguf &
 server=$!
 status=0
 wait "$device" || status=$?

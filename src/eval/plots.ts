@@ -3,7 +3,7 @@ import { Resvg } from "@resvg/resvg-js";
 import { parse, View } from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
 import { writeFileAtomic } from "../fs/atomicWrite.js";
-import { SWEPT_POLICIES, type EvalResults } from "./types.js";
+import { SWEPT_POLICIES, type EvalResults, type RoutingResult } from "./types.js";
 
 /** The font the charts ask for; resvg finds it among the system fonts (DejaVu ships with most Linux systems). */
 const FONT = "DejaVu Sans";
@@ -37,6 +37,10 @@ export function chartSpecs(results: EvalResults): Record<string, TopLevelSpec> {
     const policyColor = { field: "policy", type: "nominal", title: "routing policy", sort: [...SWEPT_POLICIES] } as const;
     const config_ = { font: FONT, view: { stroke: null } };
     const { routing } = summary;
+    // random routing sends a share s of the queries at random: accuracy falls on the line from device-only to server-only
+    const randomRouting = (task: string, r: RoutingResult) =>
+        [{ task, policy: "random", serverShare: 0, accuracy: r.deviceAccuracy }, { task, policy: "random", serverShare: 1, accuracy: r.serverAccuracy }];
+    const randomLineMark = { type: "line" as const, strokeDash: [4, 4], color: "gray" };
 
     const overall: TopLevelSpec = {
         $schema: "https://vega.github.io/schema/vega-lite/v6.json",
@@ -44,8 +48,8 @@ export function chartSpecs(results: EvalResults): Record<string, TopLevelSpec> {
         width: 420, height: 300, config: config_,
         layer: [
             {
-                data: { values: [{ serverShare: 0, accuracy: routing.deviceAccuracy }, { serverShare: 1, accuracy: routing.serverAccuracy }] },
-                mark: { type: "line", strokeDash: [4, 4], color: "gray" },
+                data: { values: randomRouting("overall", routing) },
+                mark: randomLineMark,
                 encoding: { x: shareAxis, y: accuracyAxis }
             },
             {
@@ -58,12 +62,18 @@ export function chartSpecs(results: EvalResults): Record<string, TopLevelSpec> {
 
     const byTask: TopLevelSpec = {
         $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-        title: "Hybrid routing per task: accuracy vs. server calls",
-        data: { values: tasks.flatMap((t) => routingPoints(t.task, t.routing.policies)) },
+        title: { text: "Hybrid routing per task: accuracy vs. server calls", subtitle: "dashed: random routing" },
+        data: { values: tasks.flatMap((t) => [...routingPoints(t.task, t.routing.policies), ...randomRouting(t.task, t.routing)]) },
         config: config_,
         facet: { field: "task", type: "nominal", title: null, sort: tasks.map((t) => t.task) },
         columns: 3,
-        spec: { width: 200, height: 150, mark: "line", encoding: { x: shareAxis, y: accuracyAxis, color: policyColor } },
+        spec: {
+            width: 200, height: 150,
+            layer: [
+                { transform: [{ filter: "datum.policy === 'random'" }], mark: randomLineMark, encoding: { x: shareAxis, y: accuracyAxis } },
+                { transform: [{ filter: "datum.policy !== 'random'" }], mark: "line", encoding: { x: shareAxis, y: accuracyAxis, color: policyColor } }
+            ]
+        },
         resolve: { scale: { y: "independent" } }
     };
 

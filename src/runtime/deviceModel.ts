@@ -15,6 +15,11 @@ export class DeviceModel implements DeviceAnswerer {
     /** `maxAnswerTokens`: tokens of a free-text answer at most; it also ends at the first line break */
     constructor(private readonly cache: ModelCache, readonly modelPath: string, public adapters: AdapterRef[] = [], private readonly maxAnswerTokens = 48) {}
 
+    /** Loads the model with its adapters now, so a damaged file is reported before the first question. */
+    async load(): Promise<void> {
+        await this.cache.session(this.modelPath, this.adapters);
+    }
+
     async scoreItem(item: QaItem): Promise<OptionScores> {
         const { model, sequence } = await this.cache.session(this.modelPath, this.adapters);
         let encoder = this.encoders.get(model);

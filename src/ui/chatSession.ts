@@ -1,4 +1,5 @@
 import { loadUserExamples } from "../data/loaders/userExamples.js";
+import { CrayonError } from "../errors.js";
 import type { QaItem } from "../data/item.js";
 import { OPTION_LETTERS } from "../data/prompt.js";
 import { calibrateThresholds } from "../hybrid/calibrate.js";
@@ -22,15 +23,15 @@ export interface ChatSessionSetup {
     server?: ServerAnswerer;
     serverLabel?: string;
     policy: RoutingPolicy;
-    /** θ and σ given on the command line; missing ones are calibrated from the examples */
+    /** θ and σ given on the command line; missing ones are calibrated from the examples (θ is 0.5 until then) */
     confidenceThreshold?: number;
     scopeThreshold?: number;
     /** the share of the examples the calibrated thresholds would route: 0…1 */
     serverShare: number;
     /** embeds texts on the device, for the scope policies; undefined = scope unavailable */
     embed?: EmbedTexts;
-    /** re-blends the adapter from examples; returns the new adapter's path; undefined = no pool */
-    blend?: (examples: readonly QaItem[]) => Promise<string>;
+    /** re-blends the adapter from examples: the new adapter's path and lines about the blend (coverage); undefined = no pool */
+    blend?: (examples: readonly QaItem[]) => Promise<{ adapterPath: string; notes: string[] }>;
     /** names the active adapter (and its blend weights) */
     describeAdapter: (adapterPath: string) => Promise<string>;
 }
@@ -43,6 +44,9 @@ export const CHAT_HELP = [
     "/help              this help",
     "/quit              leave"
 ];
+
+/** θ before any examples calibrate it, when none is given. */
+const DEFAULT_CONFIDENCE_THRESHOLD = 0.5;
 
 /**
  * The chat's state and behaviour apart from any terminal: a message in, lines out. The ink UI and the
@@ -57,7 +61,7 @@ export class ChatSession {
 
     constructor(private readonly setup: ChatSessionSetup) {
         this.serverOn = setup.server !== undefined;
-        this.thresholds = { confidence: setup.confidenceThreshold, scope: setup.scopeThreshold };
+        this.thresholds = { confidence: setup.confidenceThreshold ?? DEFAULT_CONFIDENCE_THRESHOLD, scope: setup.scopeThreshold };
         this.router = new HybridRouter({ policy: setup.policy, thresholds: this.thresholds, server: setup.server });
     }
 
@@ -74,15 +78,18 @@ export class ChatSession {
         this.adapterLabel = adapterPath === undefined ? "none" : await this.setup.describeAdapter(adapterPath);
     }
 
-    /** Handles one message or slash command. `quit` asks the caller to end the session. */
-    async handle(input: string): Promise<{ lines: ChatLine[]; quit: boolean }> {
+    /**
+     * Handles one message or slash command. `quit` asks the caller to end the session; `failed` says the
+     * message got no answer (an error), so a script driving the chat can exit non-zero.
+     */
+    async handle(input: string): Promise<{ lines: ChatLine[]; quit: boolean; failed?: boolean }> {
         const text = input.trim();
         if (text === "") return { lines: [], quit: false };
         try {
             if (text.startsWith("/")) return await this.command(text);
             return { lines: await this.answer(text), quit: false };
         } catch (error) {
-            return { lines: [{ kind: "error", text: (error as Error).message }], quit: false };
+            return { lines: [{ kind: "error", text: (error as Error).message }], quit: false, failed: true };
         }
     }
 
@@ -147,12 +154,13 @@ export class ChatSession {
     /** Loads examples: re-blends (when a pool is there), builds the task scope, calibrates missing thresholds. */
     async loadExamples(file: string): Promise<string[]> {
         const examples = await loadUserExamples(file);
-        if (examples.length === 0) throw new Error(`${file} has no examples`);
+        if (examples.length === 0) throw new CrayonError(`${file}: no examples; write one question with its choices and answer per line`);
         const lines = [`${examples.length} examples from ${file}`];
         this.examplesLabel = `${examples.length} from ${file}`;
         if (this.setup.blend !== undefined) {
-            await this.setAdapter(await this.setup.blend(examples));
-            lines.push(`re-blended: ${this.adapterLabel}`);
+            const { adapterPath, notes } = await this.setup.blend(examples);
+            await this.setAdapter(adapterPath);
+            lines.push(`re-blended: ${this.adapterLabel}`, ...notes);
         } else lines.push("no pool given (--pool), so the adapter is kept as it is");
         const scope = this.setup.embed === undefined ? undefined : await TaskScope.fromExamples(this.setup.embed, examples);
         this.router.settings.scope = scope;

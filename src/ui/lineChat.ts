@@ -12,13 +12,17 @@ export function formatChatLine(line: ChatLine): string {
 /**
  * The chat without a terminal: one message per input line, one answer per output line, so scripts and
  * tests can drive it. Slash commands work as in the terminal UI; the session ends at /quit or end of input.
+ * Returns how many messages failed (got an error instead of an answer).
  */
-export async function runLineChat(session: ChatSession, input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Promise<void> {
+export async function runLineChat(session: ChatSession, input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Promise<number> {
     const lines = createInterface({ input, crlfDelay: Infinity });
+    let failures = 0;
     for await (const message of lines) {
-        const { lines: reply, quit } = await session.handle(message);
+        const { lines: reply, quit, failed } = await session.handle(message);
         for (const line of reply) output.write(`${formatChatLine(line)}\n`);
+        if (failed) failures++;
         if (quit) break;
     }
     lines.close();
+    return failures;
 }

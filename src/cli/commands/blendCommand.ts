@@ -1,7 +1,9 @@
+import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { Command } from "commander";
 import { baseModelHooks, type BaseModelHooks } from "../../blend/baseModelHooks.js";
 import { blendAdapters } from "../../blend/blendAdapters.js";
+import { blendCoverage, coverageLine, coverageWarning, type BlendCoverage } from "../../blend/coverage.js";
 import { BLEND_METHODS, COMBINE_METHODS, type BlendMethod, type BlendOptions, type BlendResult, type CombineMethod } from "../../blend/types.js";
 import { DEFAULT_TEMPERATURE } from "../../blend/weights/crayonWeights.js";
 import { loadUserExamples } from "../../data/loaders/userExamples.js";
@@ -10,7 +12,8 @@ import { readGguf } from "../../gguf/reader.js";
 import { loadPool, type LoadedPool } from "../../pool/loadPool.js";
 import { LlamaRuntime } from "../../runtime/llama.js";
 import { projectRoot } from "../../version.js";
-import { choiceOption, integerOption, positiveNumberOption } from "../optionValues.js";
+import { checkK } from "../../blend/weights/softmax.js";
+import { choiceOption, inputFileOption, integerOption, outputFileOption, outputFolderOption, positiveNumberOption } from "../optionValues.js";
 import { textTable } from "../../ui/textTable.js";
 
 /** The embedded pool and device model, used when `--pool` / `--model` are not given. */
@@ -61,9 +64,11 @@ export function registerBlendCommand(program: Command): void {
                 ...(options.rank === undefined ? {} : { rank: integerOption(options.rank, "--rank", 1) })
             };
             const lorahub = { budget: integerOption(options.budget, "--budget", 1), seed: integerOption(options.seed, "--seed") };
-            const examples = await loadUserExamples(options.examples);
+            await blendOutOption(options.out);
+            const examples = await loadUserExamples(await inputFileOption(options.examples, "--examples"));
             if (examples.length === 0) throw new CrayonError(`${options.examples}: no examples; write one question with its choices and answer per line`);
-            const pool = await loadPool(options.pool, { baseModelPath: options.model });
+            const pool = await loadPool(options.pool, { baseModelPath: await inputFileOption(options.model, "--model") });
+            if (blendOptions.topK !== undefined) checkK(blendOptions.topK, pool.manifest.adapters.length);
             blendOptions.base = await readGguf(options.model);
             const runtime = method === "uniform" ? undefined : await LlamaRuntime.create();
             let hooks: BaseModelHooks | undefined;
@@ -73,7 +78,10 @@ export function registerBlendCommand(program: Command): void {
                     Object.assign(blendOptions, hooks.options);
                 }
                 const result = await blendAdapters(pool, examples, blendOptions);
-                process.stdout.write(options.json ? `${JSON.stringify(resultJson(result, method, combine), null, 2)}\n` : resultTable(result, pool, method, combine));
+                const coverage = result.similarities === undefined ? undefined : blendCoverage(result.adapterIds, result.similarities, result.weights);
+                const warning = coverage === undefined ? undefined : coverageWarning(coverage);
+                if (warning !== undefined) process.stderr.write(`${warning}\n`);
+                process.stdout.write(options.json ? `${JSON.stringify(resultJson(result, method, combine, coverage), null, 2)}\n` : resultTable(result, pool, method, combine, coverage));
             } finally {
                 await hooks?.dispose();
                 await runtime?.dispose();
@@ -81,7 +89,18 @@ export function registerBlendCommand(program: Command): void {
         });
 }
 
-function resultTable(result: BlendResult, pool: LoadedPool, method: BlendMethod, combine: CombineMethod): string {
+/** `--out`: a .gguf file, or a folder the adapter is named in; any other file name (z.txt) would silently become a folder. */
+async function blendOutOption(out: string): Promise<void> {
+    if (path.extname(out).toLowerCase() === ".gguf") {
+        await outputFileOption(out, "--out");
+        return;
+    }
+    const isFolder = (await stat(out).catch(() => undefined))?.isDirectory() ?? false;
+    if (!isFolder && path.extname(out) !== "") throw new CrayonError(`--out: ${out} is neither a folder nor a .gguf file; name the adapter <name>.gguf or give a folder`);
+    await outputFolderOption(out, "--out");
+}
+
+function resultTable(result: BlendResult, pool: LoadedPool, method: BlendMethod, combine: CombineMethod, coverage: BlendCoverage | undefined): string {
     const header = ["adapter", "main task", ...(result.similarities ? ["similarity"] : []), "weight"];
     const rows = pool.manifest.adapters.map((adapter, i) => [
         adapter.id,
@@ -91,13 +110,14 @@ function resultTable(result: BlendResult, pool: LoadedPool, method: BlendMethod,
     ]);
     const { timings } = result;
     const out = [`pool ${pool.manifest.name}, method ${method}, combine ${combine}`, "", ...textTable(header, rows, (i) => i >= 2), ""];
+    if (coverage !== undefined) out.push(coverageLine(coverage));
     if (result.search) out.push(`search: ${result.search.evaluations} loss evaluations, few-shot loss ${result.search.startLoss.toFixed(4)} (uniform) → ${result.search.loss.toFixed(4)}`);
     out.push(`wrote ${result.adapterPath} (rank ${result.rank}, sha256 ${result.sha256.slice(0, 12)}…)`);
     out.push(`time: embedding ${ms(timings.embedMs)}, weights ${ms(timings.weightsMs)}, blend ${ms(timings.blendMs)} (read ${ms(timings.readMs)}, combine ${ms(timings.combineMs)}, write ${ms(timings.writeMs)})`);
     return `${out.join("\n")}\n`;
 }
 
-function resultJson(result: BlendResult, method: BlendMethod, combine: CombineMethod) {
+function resultJson(result: BlendResult, method: BlendMethod, combine: CombineMethod, coverage: BlendCoverage | undefined) {
     return {
         adapterPath: result.adapterPath,
         sha256: result.sha256,
@@ -106,6 +126,7 @@ function resultJson(result: BlendResult, method: BlendMethod, combine: CombineMe
         rank: result.rank,
         adapters: result.adapterIds.map((id, i) => ({ id, weight: result.weights[i], ...(result.similarities ? { similarity: result.similarities[i] } : {}) })),
         timings: result.timings,
+        ...(coverage === undefined ? {} : { coverage }),
         ...(result.search ? { search: result.search } : {})
     };
 }

@@ -10,7 +10,7 @@ import { importAdapters } from "../../pool/importAdapters.js";
 import { createLoraOptimization } from "../../pool/loraOptimization.js";
 import type { PoolManifest } from "../../pool/manifest.js";
 import { projectRoot } from "../../version.js";
-import { integerOption, positiveNumberOption } from "../optionValues.js";
+import { inputFileOption, integerOption, outputFolderOption, positiveNumberOption } from "../optionValues.js";
 import { TRAINING_BAR_OPTIONS } from "../trainingProgress.js";
 import { textTable } from "../../ui/textTable.js";
 
@@ -51,7 +51,16 @@ function parseTargets(value: string): LoraTarget[] {
 function parseClusters(value: string): { clusters: number | "auto"; autoRange?: [number, number] } {
     const auto = /^auto(?::(\d+)-(\d+))?$/.exec(value);
     if (auto === null) return { clusters: integerOption(value, "--clusters", 1) };
-    return { clusters: "auto", autoRange: auto[1] === undefined ? undefined : [Number(auto[1]), Number(auto[2])] };
+    if (auto[1] === undefined) return { clusters: "auto" };
+    const range: [number, number] = [Number(auto[1]), Number(auto[2])];
+    if (range[0] < 2 || range[0] > range[1]) throw new CrayonError(`--clusters ${value}: the range must go from at least 2 up to at least its start, e.g. auto:2-16`);
+    return { clusters: "auto", autoRange: range };
+}
+
+/** K clusters of `items` items: each cluster's adapter needs items to train on and to hold out, so K is at most half the items. */
+function checkClusterCount(k: number, items: number, benchmark: string): void {
+    const most = Math.floor(items / 2);
+    if (k > most) throw new CrayonError(`--clusters ${k} is too many for the ${items} pool items of ${benchmark}: at most ${most} (two items per cluster); choose fewer clusters or auto`);
 }
 
 /** Optimisation steps per adapter when neither --steps nor --epochs is given (not a commander default: --epochs replaces it). */
@@ -85,7 +94,6 @@ export function registerBuildPoolCommand(program: Command): void {
         .action(async (options: BuildPoolCommandOptions, command: Command) => {
             if (options.fromAdapters !== undefined) return importCommand(options, command);
             if (options.adapterData !== undefined) throw new CrayonError("--adapter-data goes with --from-adapters (the adapters whose examples they are)");
-            const benchmark = await loadBenchmark(options.benchmark, { dataDir: options.dataDir });
             if (options.steps !== undefined && options.epochs !== undefined) throw new CrayonError("give --steps or --epochs, not both");
             const { clusters, autoRange } = parseClusters(options.clusters);
             if (options.pooling !== "mean" && options.pooling !== "last") throw new CrayonError(`--pooling must be mean or last, got "${String(options.pooling)}"`);
@@ -93,7 +101,28 @@ export function registerBuildPoolCommand(program: Command): void {
             if (!(heldOutShare >= 0 && heldOutShare < 1)) throw new CrayonError(`--held-out must be in [0, 1), got "${options.heldOut}"`);
             const validationShare = Number(options.validation);
             if (!(validationShare >= 0 && validationShare < 1)) throw new CrayonError(`--validation must be in [0, 1), got "${options.validation}"`);
+            const training = {
+                rank: integerOption(options.rank, "--rank", 1),
+                alpha: positiveNumberOption(options.alpha, "--alpha"),
+                targets: parseTargets(options.targets),
+                ...(options.epochs !== undefined ? { epochs: positiveNumberOption(options.epochs, "--epochs") } : { steps: integerOption(options.steps ?? DEFAULT_STEPS, "--steps", 1) }),
+                learningRate: positiveNumberOption(options.lr, "--lr"),
+                batchSize: integerOption(options.batch, "--batch", 1),
+                seqLen: integerOption(options.seqLen, "--seq-len", 1),
+                seed: integerOption(options.seed, "--seed", 1)
+            };
+            await inputFileOption(options.model, "--model");
+            await outputFolderOption(options.out, "--out");
+            const benchmark = await loadBenchmark(options.benchmark, { dataDir: options.dataDir });
+            checkClusterCount(clusters === "auto" ? (autoRange?.[0] ?? 2) : clusters, benchmark.pool.length, options.benchmark);
             const progress = new PoolProgress();
+            // a build is restartable at any point (see buildPool): say how, rather than end silently with 130
+            const interrupt = (signal: NodeJS.Signals): void => {
+                progress.stop();
+                process.stderr.write(`${signal}: build-pool stopped; the finished adapters are kept in ${options.out} — run the same command again to continue\n`);
+                process.exit(130);
+            };
+            process.once("SIGINT", interrupt).once("SIGTERM", interrupt);
             try {
                 const manifest = await buildPool({
                     modelPath: options.model,
@@ -103,14 +132,7 @@ export function registerBuildPoolCommand(program: Command): void {
                     clusters,
                     autoRange,
                     pooling: options.pooling,
-                    rank: integerOption(options.rank, "--rank", 1),
-                    alpha: positiveNumberOption(options.alpha, "--alpha"),
-                    targets: parseTargets(options.targets),
-                    ...(options.epochs !== undefined ? { epochs: positiveNumberOption(options.epochs, "--epochs") } : { steps: integerOption(options.steps ?? DEFAULT_STEPS, "--steps", 1) }),
-                    learningRate: positiveNumberOption(options.lr, "--lr"),
-                    batchSize: integerOption(options.batch, "--batch", 1),
-                    seqLen: integerOption(options.seqLen, "--seq-len", 1),
-                    seed: integerOption(options.seed, "--seed", 1),
+                    ...training,
                     heldOutShare,
                     validationShare,
                     rotateChoices: options.rotateChoices,
@@ -121,6 +143,7 @@ export function registerBuildPoolCommand(program: Command): void {
                 process.stdout.write(`${heldOutTable(manifest)}${summary(manifest, options.out)}`);
             } finally {
                 progress.stop();
+                process.removeListener("SIGINT", interrupt).removeListener("SIGTERM", interrupt);
             }
         });
 }
@@ -130,6 +153,10 @@ async function importCommand(options: BuildPoolCommandOptions, command: Command)
     const ignored = command.options.filter((option) => !IMPORT_OPTIONS.includes(option.attributeName()) && command.getOptionValueSource(option.attributeName()) === "cli");
     if (ignored.length > 0) throw new CrayonError(`--from-adapters imports the adapters as they are, without training; drop ${ignored.map((option) => option.long).join(", ")}`);
     if (options.pooling !== "mean" && options.pooling !== "last") throw new CrayonError(`--pooling must be mean or last, got "${String(options.pooling)}"`);
+    await inputFileOption(options.model, "--model");
+    for (const file of options.fromAdapters ?? []) await inputFileOption(file, "--from-adapters");
+    for (const file of options.adapterData ?? []) await inputFileOption(file, "--adapter-data");
+    await outputFolderOption(options.out, "--out");
     const manifest = await importAdapters({
         modelPath: options.model,
         adapterPaths: options.fromAdapters ?? [],

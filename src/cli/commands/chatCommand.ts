@@ -5,9 +5,9 @@ import { render } from "ink";
 import { createElement } from "react";
 import { blendAdapters } from "../../blend/blendAdapters.js";
 import { formatPrompt } from "../../data/prompt.js";
-import { CrayonError } from "../../errors.js";
 import { readGguf } from "../../gguf/reader.js";
-import { parseRoutingPolicy } from "../../hybrid/policy.js";
+import { blendCoverage, coverageLine, coverageWarning } from "../../blend/coverage.js";
+import { ROUTING_POLICIES } from "../../hybrid/policy.js";
 import { createEmbedder, type Embedder } from "../../pool/embed.js";
 import { loadPool } from "../../pool/loadPool.js";
 import { DeviceModel } from "../../runtime/deviceModel.js";
@@ -19,6 +19,7 @@ import { ChatApp } from "../../ui/ChatApp.js";
 import { CHAT_HELP, ChatSession } from "../../ui/chatSession.js";
 import { runLineChat } from "../../ui/lineChat.js";
 import { projectRoot } from "../../version.js";
+import { choiceOption, inputFileOption, integerOption, numberInRangeOption, positiveNumberOption, urlOption } from "../optionValues.js";
 
 /** The embedded device model, used when `--model` is not given. */
 export const DEFAULT_DEVICE_MODEL = path.join(projectRoot, "models", "device.gguf");
@@ -64,32 +65,47 @@ export function registerChatCommand(program: Command): void {
         .option("--threads <number>", "llama.cpp threads", String(defaultLlamaThreads()))
         .option("--lines", "line mode even on a terminal: one message per input line, one answer per output line")
         .action(async (options: ChatOptions) => {
-            const runtime = await LlamaRuntime.create({ threads: Number(options.threads) });
+            const policy = choiceOption(options.policy, ROUTING_POLICIES, "--policy");
+            const threads = integerOption(options.threads, "--threads", 1);
+            const server = options.server === undefined ? undefined : {
+                baseUrl: urlOption(options.server, "--server"), model: options.serverModel, apiKey: options.apiKey ?? process.env.CRAYON_API_KEY,
+                timeoutMs: positiveNumberOption(options.timeout, "--timeout"), topLogprobs: integerOption(options.topLogprobs, "--top-logprobs", 1)
+            };
+            const confidenceThreshold = options.threshold === undefined ? undefined : numberInRangeOption(options.threshold, "--threshold", 0, 1);
+            const scopeThreshold = options.scopeThreshold === undefined ? undefined : numberInRangeOption(options.scopeThreshold, "--scope-threshold", -1, 1);
+            const serverShare = numberInRangeOption(options.serverShare, "--server-share", 0, 1);
+            await inputFileOption(options.model, "--model");
+            if (options.adapter !== undefined) await inputFileOption(options.adapter, "--adapter");
+            if (options.examples !== undefined) await inputFileOption(options.examples, "--examples");
+            const runtime = await LlamaRuntime.create({ threads });
             const cache = new ModelCache(runtime);
             let embedder: Embedder | undefined;
             const embed = async (texts: readonly string[]) => (embedder ??= await createEmbedder(runtime, options.model)).embed(texts);
             try {
                 const pool = options.pool === undefined ? undefined : await loadPool(options.pool, { baseModelPath: options.model });
+                const device = new DeviceModel(cache, options.model);
                 const session = new ChatSession({
-                    device: new DeviceModel(cache, options.model),
-                    server: options.server === undefined ? undefined : new ServerClient({
-                        baseUrl: options.server, model: options.serverModel, apiKey: options.apiKey ?? process.env.CRAYON_API_KEY, timeoutMs: number(options.timeout, "--timeout"),
-                        topLogprobs: number(options.topLogprobs, "--top-logprobs")
-                    }),
+                    device,
+                    server: server === undefined ? undefined : new ServerClient(server),
                     serverLabel: options.server,
-                    policy: parseRoutingPolicy(options.policy),
-                    confidenceThreshold: options.threshold === undefined ? (options.examples === undefined ? 0.5 : undefined) : number(options.threshold, "--threshold"),
-                    scopeThreshold: options.scopeThreshold === undefined ? undefined : number(options.scopeThreshold, "--scope-threshold"),
-                    serverShare: number(options.serverShare, "--server-share"),
+                    policy,
+                    confidenceThreshold,
+                    scopeThreshold,
+                    serverShare,
                     embed,
                     blend: pool === undefined ? undefined : async (examples) => {
                         const base = await readGguf(options.model);
                         const result = await blendAdapters(pool, examples, { out: options.blendDir, base, embed: (items) => embed(items.map(formatPrompt)) });
-                        return result.adapterPath;
+                        if (result.similarities === undefined) return { adapterPath: result.adapterPath, notes: [] };
+                        const coverage = blendCoverage(result.adapterIds, result.similarities, result.weights);
+                        const warning = coverageWarning(coverage);
+                        return { adapterPath: result.adapterPath, notes: warning === undefined ? [coverageLine(coverage)] : [coverageLine(coverage), warning] };
                     },
                     describeAdapter
                 });
                 await session.setAdapter(options.adapter);
+                // a damaged model or a foreign adapter is refused now, in either mode, not at the first question
+                await device.load();
                 const greeting = [`crayon chat · ${path.basename(options.model)} · ${runtime.describe()}`];
                 if (options.examples !== undefined) greeting.push(...(await session.loadExamples(options.examples)));
                 if (process.stdin.isTTY && process.stdout.isTTY && options.lines !== true) {
@@ -97,7 +113,11 @@ export function registerChatCommand(program: Command): void {
                     await app.waitUntilExit();
                 } else {
                     for (const line of greeting) process.stderr.write(`${line}\n`);
-                    await runLineChat(session, process.stdin, process.stdout);
+                    const failures = await runLineChat(session, process.stdin, process.stdout);
+                    if (failures > 0) {
+                        process.stderr.write(`crayon: ${failures} message${failures === 1 ? "" : "s"} got an error instead of an answer\n`);
+                        process.exitCode = 1;
+                    }
                 }
             } finally {
                 await embedder?.dispose();
@@ -105,10 +125,4 @@ export function registerChatCommand(program: Command): void {
                 await runtime.dispose();
             }
         });
-}
-
-function number(text: string, option: string): number {
-    const value = Number(text);
-    if (text.trim() === "" || !Number.isFinite(value)) throw new CrayonError(`${option} must be a number, found "${text}"`);
-    return value;
 }

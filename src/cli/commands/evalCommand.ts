@@ -6,7 +6,9 @@ import { runEval } from "../../eval/runEval.js";
 import { writeEvalReport } from "../../eval/writeEvalReport.js";
 import { DEFAULT_EVAL_METHODS, EVAL_METHODS, type EvalMethod, type EvalOptions, type ServerSpec } from "../../eval/types.js";
 import { projectRoot } from "../../version.js";
-import { choiceOption, integerOption } from "../optionValues.js";
+import { MANIFEST_FILE } from "../../pool/poolFiles.js";
+import { choiceOption, inputFileOption, integerOption, outputFolderOption, urlOption } from "../optionValues.js";
+import { formatEta } from "../trainingProgress.js";
 import { DEFAULT_DEVICE_MODEL, DEFAULT_POOL } from "./blendCommand.js";
 import { DEFAULT_SERVER_MODEL } from "./serveCommand.js";
 
@@ -52,8 +54,9 @@ export function registerEvalCommand(program: Command): void {
         .option("--json", "print results.json to stdout instead of the table")
         .action(async (options: EvalCommandOptions) => {
             const evalOptions = parseOptions(options);
+            await checkPaths(evalOptions);
             const bar = new cliProgress.SingleBar(
-                { format: "eval {bar} {percentage}% | {stage} | ETA {eta_formatted}", noTTYOutput: true, notTTYSchedule: 10_000, etaBuffer: 200, hideCursor: true, stream: process.stderr },
+                { format: "eval {bar} {percentage}% | {stage} | ETA {eta_formatted}", noTTYOutput: true, notTTYSchedule: 10_000, etaBuffer: 200, formatTime: formatEta, hideCursor: true, stream: process.stderr },
                 cliProgress.Presets.shades_classic
             );
             let total = 0;
@@ -85,6 +88,14 @@ export function registerEvalCommand(program: Command): void {
         });
 }
 
+/** The files and folders of a run, checked before the benchmark is loaded and the server started. */
+async function checkPaths(options: EvalOptions): Promise<void> {
+    await inputFileOption(options.modelPath, "--model");
+    await inputFileOption(path.join(options.poolDir, MANIFEST_FILE), "--pool");
+    if ("modelPath" in options.server) await inputFileOption(options.server.modelPath, "--server-model");
+    await outputFolderOption(options.out, "--out");
+}
+
 function parseOptions(options: EvalCommandOptions): EvalOptions {
     const methods = options.methods.split(",").map((m) => m.trim()).filter((m) => m !== "");
     if (methods.length === 0) throw new CrayonError("--methods lists no method");
@@ -96,7 +107,7 @@ function parseOptions(options: EvalCommandOptions): EvalOptions {
         : choiceOption(options.hybridMethod, deviceMethods, "--hybrid-method");
     if (options.serverUrl !== undefined && options.serverModel !== undefined) throw new CrayonError("give --server-model or --server-url, not both");
     const server: ServerSpec = options.serverUrl !== undefined
-        ? { url: options.serverUrl, ...((options.apiKey ?? process.env.CRAYON_API_KEY) ? { apiKey: options.apiKey ?? process.env.CRAYON_API_KEY } : {}) }
+        ? { url: urlOption(options.serverUrl, "--server-url"), ...((options.apiKey ?? process.env.CRAYON_API_KEY) ? { apiKey: options.apiKey ?? process.env.CRAYON_API_KEY } : {}) }
         : { modelPath: options.serverModel ?? DEFAULT_SERVER_MODEL };
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
     return {

@@ -8,7 +8,7 @@ import { pretrain } from "../../train/pretrainer.js";
 import { exportLatestCheckpoint } from "../../train/pretrainState.js";
 import { SHIPPED_MODELS } from "../../train/shippedModels.js";
 import { projectRoot } from "../../version.js";
-import { integerOption } from "../optionValues.js";
+import { integerOption, outputFileOption } from "../optionValues.js";
 import { TrainingProgress } from "../trainingProgress.js";
 
 interface PretrainCommandOptions {
@@ -43,7 +43,7 @@ export function registerPretrainCommand(program: Command): void {
         .command("pretrain")
         .description("pre-train a llama model from scratch (tokenizer included) on a generated world's corpus and export it as GGUF")
         .option("--config <device|server|file.json>", "a shipped model configuration or a PretrainConfig JSON file", "device")
-        .option("--out <gguf>", "exported model (default models/<config>.gguf)")
+        .option("--out <gguf>", "exported model (default <work-dir>/<config>.gguf; the shipped models/*.gguf are replaced only when named here)")
         .option("--work-dir <dir>", "initial model and checkpoints (default .checkpoints/pretrain/<config name>)")
         .option("--resume", "continue from the newest checkpoint in the work folder", false)
         .option("--steps <N>", "override the number of optimizer steps")
@@ -58,7 +58,9 @@ export function registerPretrainCommand(program: Command): void {
                 process.stdout.write(`${config.name}: checkpoint at step ${exported.step} of ${config.steps} → ${exported.out}\n`);
                 return;
             }
-            const out = options.out ?? path.join(projectRoot, "models", `${label}.gguf`);
+            // not models/<config>.gguf by default: replacing a shipped model would break the shipped pool's fingerprint
+            const out = options.out ?? path.join(workDir, `${label}.gguf`);
+            await outputFileOption(out, "--out");
             const exit = ensureRealExit(`pretrain ${config.name}`);
             // SIGINT/SIGTERM: finish the step, checkpoint, and leave a run that --resume continues
             let stopSignal: NodeJS.Signals | null = null;

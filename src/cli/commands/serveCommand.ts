@@ -2,7 +2,10 @@ import path from "node:path";
 import type { Command } from "commander";
 import { CrayonError } from "../../errors.js";
 import { defaultLlamaThreads, LlamaRuntime } from "../../runtime/llama.js";
+import { checkListenAddress } from "../../runtime/server/listenAddress.js";
 import { startOpenAiServer } from "../../runtime/server/openaiServer.js";
+import { formatRequestLog } from "../../runtime/server/requestLog.js";
+import { inputFileOption, integerOption } from "../optionValues.js";
 import { projectRoot } from "../../version.js";
 
 /** The embedded server model, used when `--model` is not given. */
@@ -17,6 +20,7 @@ interface ServeOptions {
     contextSize?: string;
     maxBody: string;
     maxPending: string;
+    quiet?: boolean;
 }
 
 /** `crayon serve`: the server model behind an OpenAI-compatible API, until SIGINT or SIGTERM. */
@@ -32,19 +36,29 @@ export function registerServeCommand(program: Command): void {
         .option("--context-size <tokens>", "context length per request (default: the model's training context)")
         .option("--max-body <bytes>", "largest request body accepted", String(1 << 20))
         .option("--max-pending <number>", "requests admitted at once before answering 429", "64")
+        .option("--quiet", "no request log (by default one line per request on stderr: method, path, status, ms, tokens — never the text)")
         .action(async (options: ServeOptions) => {
-            const runtime = await LlamaRuntime.create({ threads: positiveInteger(options.threads, "--threads") });
+            const threads = integerOption(options.threads, "--threads", 1);
+            const port = integerOption(options.port, "--port", 0);
+            if (port > 65535) throw new CrayonError(`--port must be from 0 to 65535, found "${options.port}"`);
+            const requestedContext = options.contextSize === undefined ? undefined : integerOption(options.contextSize, "--context-size", 1);
+            const maxBodyBytes = integerOption(options.maxBody, "--max-body", 1);
+            const maxPending = integerOption(options.maxPending, "--max-pending", 1);
+            await inputFileOption(options.model, "--model");
+            await checkListenAddress(options.host, port);
+            const runtime = await LlamaRuntime.create({ threads });
             try {
                 const model = await runtime.loadModel(options.model);
-                const contextSize = options.contextSize === undefined ? model.trainContextSize : positiveInteger(options.contextSize, "--context-size");
+                const contextSize = requestedContext ?? model.trainContextSize;
                 const context = await runtime.createContext(model, { contextSize });
                 const server = await startOpenAiServer({
                     served: { id: path.basename(options.model, ".gguf"), model, sequence: context.getSequence() },
                     host: options.host,
-                    port: integer(options.port, "--port", 0),
+                    port,
                     apiKey: options.apiKey ?? process.env.CRAYON_API_KEY,
-                    maxBodyBytes: positiveInteger(options.maxBody, "--max-body"),
-                    maxPending: positiveInteger(options.maxPending, "--max-pending")
+                    maxBodyBytes,
+                    maxPending,
+                    ...(options.quiet ? {} : { onResponse: (entry) => process.stderr.write(`${formatRequestLog(entry)}\n`) })
                 });
                 process.stdout.write(`listening on ${server.url}/v1\n`);
                 process.stderr.write(`serving ${path.basename(options.model)} (${runtime.describe()}, context ${contextSize} tokens); stop with Ctrl-C\n`);
@@ -59,14 +73,4 @@ export function registerServeCommand(program: Command): void {
                 await runtime.dispose();
             }
         });
-}
-
-function integer(text: string, option: string, min: number): number {
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < min) throw new CrayonError(`${option} must be an integer ≥ ${min}, found "${text}"`);
-    return value;
-}
-
-function positiveInteger(text: string, option: string): number {
-    return integer(text, option, 1);
 }

@@ -31,15 +31,16 @@ export async function loadUserExamples(file: string): Promise<QaItem[]> {
 
 const TEXT_FIELDS = ["id", "source", "task", "question", "context"] as const;
 
-/** CSV columns → the JSONL record shape: option columns named A, B, C, … in order, empty trailing ones dropped. */
+/** CSV columns → the JSONL record shape: option columns named A, B, C, … in order, empty trailing ones dropped; names in any case. */
 function csvRecord(columns: string[], fields: string[], file: string): Record<string, unknown> {
     const record: Record<string, unknown> = {};
     const choices: string[] = [];
     columns.forEach((column, i) => {
         const letterIndex = OPTION_LETTERS.indexOf(column.toUpperCase() as (typeof OPTION_LETTERS)[number]);
+        const field = column.toLowerCase();
         if (letterIndex >= 0) choices[letterIndex] = fields[i]!;
-        else if (column === "answer" || (TEXT_FIELDS as readonly string[]).includes(column)) {
-            if (fields[i] !== "") record[column] = fields[i];
+        else if (field === "answer" || (TEXT_FIELDS as readonly string[]).includes(field)) {
+            if (fields[i] !== "") record[field] = fields[i];
         } else throw dataError(file, 1, `unknown column "${column}"; expected question, A, B, …, answer and optionally id, source, task, context`);
     });
     while (choices.length > 0 && (choices[choices.length - 1] ?? "") === "") choices.pop();

@@ -6,6 +6,8 @@ import {
 } from "./completions.js";
 import { HttpError, readJsonBody, sendError, sendJson } from "./httpJson.js";
 import { RequestQueue } from "./requestQueue.js";
+import type { RequestLogEntry, TokenCounts } from "./requestLog.js";
+import { watchChatStream } from "./streamUsage.js";
 
 export interface OpenAiServerOptions {
     served: ServedModel;
@@ -19,8 +21,10 @@ export interface OpenAiServerOptions {
     maxBodyBytes?: number;
     /** requests admitted at once (one runs, the others wait); default 64 */
     maxPending?: number;
-    /** sees every request body the server accepted, as received: a server's request log */
+    /** sees every request body the server accepted, as received */
     onRequest?: (method: string, path: string, body: unknown) => void;
+    /** called once per request when its response is finished (or its connection closed): the request log */
+    onResponse?: (entry: RequestLogEntry) => void;
 }
 
 export interface RunningServer {
@@ -39,14 +43,17 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
     const { served, host = "127.0.0.1", port = 0, maxBodyBytes = 1 << 20 } = options;
     const queue = new RequestQueue(options.maxPending ?? 64);
     const server = createServer((req, res) => {
-        handle(req, res).catch((error: unknown) => {
+        const started = performance.now();
+        const tokens: TokenCounts = {};
+        res.once("close", () => options.onResponse?.({ method: req.method ?? "?", path: routePath(req), status: res.statusCode, ms: performance.now() - started, ...tokens }));
+        handle(req, res, tokens).catch((error: unknown) => {
             const httpError = error instanceof HttpError ? error : new HttpError(500, `internal error: ${(error as Error).message}`, "server_error");
             sendError(res, httpError, httpError.status === 429 ? { "retry-after": "1" } : {});
         });
     });
 
-    async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-        const path = new URL(req.url ?? "/", "http://localhost").pathname.replace(/\/+$/, "");
+    async function handle(req: IncomingMessage, res: ServerResponse, tokens: TokenCounts): Promise<void> {
+        const path = routePath(req);
         if (req.method === "GET" && path === "/health") {
             sendJson(res, 200, { status: "ok", model: served.id, pending: queue.pending });
             return;
@@ -66,15 +73,23 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
         }
         const body = await readJsonBody(req, maxBodyBytes);
         options.onRequest?.(req.method!, path, body);
+        checkModel(body, served.id);
+        const includeUsage = streamIncludesUsage(body);
         const clientGone = () => res.destroyed;
+        const answer = (response: object): void => {
+            Object.assign(tokens, usageOf(response));
+            sendJson(res, 200, response);
+        };
         if (path === "/v1/completions") {
             const request = parseCompletionRequest(served, body);
-            sendJson(res, 200, await queue.run(() => runCompletion(served, request, clientGone)));
+            answer(await queue.run(() => runCompletion(served, request, clientGone)));
             return;
         }
         const request = parseChatRequest(served, body);
-        if (request.stream) await queue.run(() => streamChatCompletion(served, request, res));
-        else sendJson(res, 200, await queue.run(() => runChatCompletion(served, request, clientGone)));
+        if (request.stream) {
+            watchChatStream(res, request.prompt.length, includeUsage, tokens);
+            await queue.run(() => streamChatCompletion(served, request, res));
+        } else answer(await queue.run(() => runChatCompletion(served, request, clientGone)));
     }
 
     await new Promise<void>((resolve, reject) => {
@@ -98,6 +113,38 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
             clearTimeout(force);
         }
     };
+}
+
+/** The request's route: its path without the query string or a trailing slash. */
+function routePath(req: IncomingMessage): string {
+    return new URL(req.url ?? "/", "http://localhost").pathname.replace(/\/+$/, "");
+}
+
+/** As OpenAI answers: no model is a 400, a model this server does not serve a 404 `model_not_found`. */
+function checkModel(body: unknown, servedId: string): void {
+    if (typeof body !== "object" || body === null || Array.isArray(body)) return; // the request parser refuses it with a 400
+    const model = (body as Record<string, unknown>).model;
+    if (model === undefined || model === null || model === "") throw new HttpError(400, `"model" is required: this server serves "${servedId}"`);
+    if (model !== servedId) {
+        throw new HttpError(404, `the model ${JSON.stringify(model)} does not exist on this server; it serves "${servedId}" (GET /v1/models)`, "invalid_request_error", "model_not_found");
+    }
+}
+
+/** `stream_options: {include_usage: true}`, which OpenAI accepts only on a stream. */
+function streamIncludesUsage(body: unknown): boolean {
+    const { stream, stream_options: streamOptions } = body as Record<string, unknown>;
+    if (streamOptions === undefined || streamOptions === null) return false;
+    if (stream !== true) throw new HttpError(400, `"stream_options" is only allowed with "stream": true`);
+    if (typeof streamOptions !== "object" || Array.isArray(streamOptions)) throw new HttpError(400, `"stream_options" must be an object such as {"include_usage": true}`);
+    const includeUsage = (streamOptions as Record<string, unknown>).include_usage ?? false;
+    if (typeof includeUsage !== "boolean") throw new HttpError(400, `"stream_options.include_usage" must be true or false, found ${JSON.stringify(includeUsage)}`);
+    return includeUsage;
+}
+
+/** The token counts of a finished (non-streamed) response, from its `usage`. */
+function usageOf(response: object): TokenCounts {
+    const usage = (response as { usage?: { prompt_tokens: number; completion_tokens: number } }).usage;
+    return usage === undefined ? {} : { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens };
 }
 
 function bearerMatches(header: string | undefined, apiKey: string): boolean {
