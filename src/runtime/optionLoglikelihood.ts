@@ -22,6 +22,18 @@ export interface ContinuationLoglikelihood {
 }
 
 /**
+ * Where the continuation's tokens start in `fullTokens`: the length of its longest common prefix with
+ * `contextTokens`. A local scorer that keeps the context in its KV cache erases from here (less one, to
+ * read the logits that predict the first continuation token) when a merge made it shorter than the context.
+ */
+export function continuationStart<T>(contextTokens: readonly T[], fullTokens: readonly T[], same: (a: T, b: T) => boolean = (a, b) => a === b): number {
+    let start = 0;
+    while (start < contextTokens.length && start < fullTokens.length && same(contextTokens[start]!, fullTokens[start]!)) start++;
+    if (start === fullTokens.length) throw new RangeError("the continuation adds no token to the context");
+    return start;
+}
+
+/**
  * Sums the continuation's log-probabilities. `tokenLogprobs[i]` is log p(fullTokens[i] | fullTokens[<i]);
  * null where nothing precedes the token (the first one). `same` says when two tokens are the same — ids
  * locally, (text, text_offset) pairs for a server's echo.
@@ -35,9 +47,7 @@ export function sumContinuationLogprobs<T>(
     if (tokenLogprobs.length !== fullTokens.length) {
         throw new RangeError(`${tokenLogprobs.length} log-probabilities for ${fullTokens.length} tokens`);
     }
-    let start = 0;
-    while (start < contextTokens.length && start < fullTokens.length && same(contextTokens[start]!, fullTokens[start]!)) start++;
-    if (start === fullTokens.length) throw new RangeError("the continuation adds no token to the context");
+    const start = continuationStart(contextTokens, fullTokens, same);
     let logprob = 0;
     for (let i = start; i < fullTokens.length; i++) {
         const value = tokenLogprobs[i];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { sumContinuationLogprobs } from "../../src/runtime/optionLoglikelihood.js";
+import { continuationStart, sumContinuationLogprobs } from "../../src/runtime/optionLoglikelihood.js";
 
 describe("sumContinuationLogprobs", () => {
     it("sums the tokens after the context's tokens", () => {
@@ -12,6 +12,8 @@ describe("sumContinuationLogprobs", () => {
         // "the ans" → [the, ans]; "the ans" + "wer" → [the, answer]: the continuation is the one token "answer"
         const result = sumContinuationLogprobs([1, 10, 20], [1, 10, 21], [null, -1, -3]);
         expect(result).toEqual({ logprob: -3, tokenCount: 1 });
+        expect(continuationStart([1, 10, 20], [1, 10, 21])).toBe(2);
+        expect(continuationStart([1, 10, 20], [1, 10, 20, 30])).toBe(3);
     });
 
     it("compares tokens with the given equality", () => {
