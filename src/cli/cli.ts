@@ -9,6 +9,7 @@ import { registerBlendCommand } from "./commands/blendCommand.js";
 import { registerPretrainCommand } from "./commands/pretrainCommand.js";
 import { registerScoreCommand } from "./commands/scoreCommand.js";
 import { registerEvalCommand } from "./commands/evalCommand.js";
+import { registerExportPeftCommand } from "./commands/exportPeftCommand.js";
 import { errorLine } from "./errorLine.js";
 
 /** Builds the `crayon` program: one register function per subcommand file. */
@@ -27,6 +28,7 @@ export function createProgram(): Command {
     registerPretrainCommand(program);
     registerScoreCommand(program);
     registerEvalCommand(program);
+    registerExportPeftCommand(program);
     checkRequiredOptionsLast(program);
     return program;
 }

@@ -9,6 +9,7 @@ import { DEFAULT_TEMPERATURE } from "../../blend/weights/crayonWeights.js";
 import { loadUserExamples } from "../../data/loaders/userExamples.js";
 import { CrayonError } from "../../errors.js";
 import { readGguf } from "../../gguf/reader.js";
+import { BLEND_FORMATS, blendAsPeft } from "../../interop/blendAsPeft.js";
 import { loadPool, type LoadedPool } from "../../pool/loadPool.js";
 import { LlamaRuntime } from "../../runtime/llama.js";
 import { projectRoot } from "../../version.js";
@@ -33,6 +34,7 @@ interface BlendCommandOptions {
     budget: string;
     seed: string;
     json?: boolean;
+    format: string;
 }
 
 /** `crayon blend`: one customized LoRA adapter from the pool and a few examples, in milliseconds. */
@@ -52,9 +54,11 @@ export function registerBlendCommand(program: Command): void {
         .option("--budget <n>", "lorahub: most few-shot loss evaluations", "40")
         .option("--seed <n>", "lorahub: search seed", "0")
         .option("--json", "print the result as JSON")
+        .option("--format <gguf|peft>", "gguf: a llama.cpp LoRA file; peft: a PEFT folder (adapter_config.json + adapter_model.safetensors) for the base model in Hugging Face layout, as PEFT and vLLM load it", "gguf")
         .action(async (options: BlendCommandOptions) => {
             const method = choiceOption(options.method, BLEND_METHODS, "--method");
             const combine = choiceOption(options.combine, COMBINE_METHODS, "--combine");
+            const format = choiceOption(options.format, BLEND_FORMATS, "--format");
             const blendOptions: BlendOptions = {
                 method,
                 combine,
@@ -77,7 +81,7 @@ export function registerBlendCommand(program: Command): void {
                     hooks = await baseModelHooks(runtime, await runtime.loadModel(options.model), options.model, pool, examples, method, lorahub);
                     Object.assign(blendOptions, hooks.options);
                 }
-                const result = await blendAdapters(pool, examples, blendOptions);
+                const result = await (format === "peft" ? blendAsPeft : blendAdapters)(pool, examples, blendOptions);
                 const coverage = result.similarities === undefined ? undefined : blendCoverage(result.adapterIds, result.similarities, result.weights);
                 const warning = coverage === undefined ? undefined : coverageWarning(coverage);
                 if (warning !== undefined) process.stderr.write(`${warning}\n`);

@@ -7,6 +7,7 @@ import { LORA_TARGETS, type LoraTarget } from "../../gguf/constants.js";
 import { buildPool } from "../../pool/buildPool.js";
 import { formatClusterTable } from "../../pool/clusterReport.js";
 import { importAdapters } from "../../pool/importAdapters.js";
+import { importPeftPool } from "../../interop/importPeftPool.js";
 import { createLoraOptimization } from "../../pool/loraOptimization.js";
 import type { PoolManifest } from "../../pool/manifest.js";
 import { projectRoot } from "../../version.js";
@@ -35,10 +36,12 @@ interface BuildPoolCommandOptions {
     out: string;
     fromAdapters?: string[];
     adapterData?: string[];
+    fromPeft?: string[];
+    base?: string;
 }
 
 /** What an import from existing adapters reads; every other option is about clustering and training. */
-const IMPORT_OPTIONS = ["model", "out", "pooling", "fromAdapters", "adapterData"];
+const IMPORT_OPTIONS = ["model", "out", "pooling", "fromAdapters", "adapterData", "fromPeft", "base"];
 
 function parseTargets(value: string): LoraTarget[] {
     const targets = value.split(",").map((t) => t.trim()).filter(Boolean);
@@ -91,9 +94,12 @@ export function registerBuildPoolCommand(program: Command): void {
         .option("--out <dir>", "pool folder", path.join(projectRoot, "pools", "world"))
         .option("--from-adapters <files...>", "assemble the pool from existing GGUF LoRA adapters for --model instead of training: one cluster each")
         .option("--adapter-data <files...>", "with --from-adapters: one examples file per adapter, in the same order (.jsonl or .csv: the data it was trained on, or a few examples of its task); its centroid is their mean embedding")
+        .option("--from-peft <dirs...>", "assemble the pool from PEFT LoRA folders (adapter_config.json + adapter_model.safetensors) trained for the Hugging Face form of --base: one cluster each, with --adapter-data as for --from-adapters")
+        .option("--base <gguf>", "with --from-peft: the llama base model as GGUF, converted from the Hugging Face model the adapters were trained for (default --model)")
         .action(async (options: BuildPoolCommandOptions, command: Command) => {
-            if (options.fromAdapters !== undefined) return importCommand(options, command);
-            if (options.adapterData !== undefined) throw new CrayonError("--adapter-data goes with --from-adapters (the adapters whose examples they are)");
+            if (options.fromAdapters !== undefined || options.fromPeft !== undefined) return importCommand(options, command);
+            if (options.adapterData !== undefined) throw new CrayonError("--adapter-data goes with --from-adapters or --from-peft (the adapters whose examples they are)");
+            if (options.base !== undefined) throw new CrayonError("--base goes with --from-peft; a pool is trained for --model");
             if (options.steps !== undefined && options.epochs !== undefined) throw new CrayonError("give --steps or --epochs, not both");
             const { clusters, autoRange } = parseClusters(options.clusters);
             if (options.pooling !== "mean" && options.pooling !== "last") throw new CrayonError(`--pooling must be mean or last, got "${String(options.pooling)}"`);
@@ -157,8 +163,13 @@ async function importCommand(options: BuildPoolCommandOptions, command: Command)
     for (const file of options.fromAdapters ?? []) await inputFileOption(file, "--from-adapters");
     for (const file of options.adapterData ?? []) await inputFileOption(file, "--adapter-data");
     await outputFolderOption(options.out, "--out");
-    const manifest = await importAdapters({
-        modelPath: options.model,
+    if (options.fromPeft !== undefined && options.fromAdapters !== undefined) throw new CrayonError("give --from-peft or --from-adapters, not both: each --adapter-data file goes with one adapter, in order");
+    if (options.base !== undefined && options.fromPeft === undefined) throw new CrayonError("--base goes with --from-peft; --from-adapters imports GGUF adapters for --model");
+    if (options.base !== undefined && command.getOptionValueSource("model") === "cli") throw new CrayonError("give the base model once: --base or --model");
+    const modelPath = options.base ?? options.model;
+    const manifest = await (options.fromPeft !== undefined ? importPeftPool : importAdapters)({
+        modelPath,
+        peftDirs: options.fromPeft ?? [],
         adapterPaths: options.fromAdapters ?? [],
         dataPaths: options.adapterData ?? [],
         outDir: options.out,
