@@ -26,7 +26,7 @@ export async function baseModelHooks(
     if (method === "lorahub") {
         const encoder = new ItemEncoder(model, modelPath);
         const adapterPaths = pool.manifest.adapters.map((adapter) => path.join(pool.dir, adapter.file));
-        const fewShotLoss = llamaFewShotLoss(runtime, model, adapterPaths, examples.map((item) => encoder.encode(item)));
+        const fewShotLoss = llamaFewShotLoss(runtime, model, adapterPaths, encoder, examples);
         return { options: { lorahub: { ...lorahub, fewShotLoss } }, dispose: async () => undefined };
     }
     if (!usesSimilarities(method)) return { options: {}, dispose: async () => undefined };

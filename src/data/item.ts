@@ -1,3 +1,5 @@
+import type { ScoringMode } from "./prompt.js";
+
 /**
  * The one shape a multiple-choice QA item has everywhere in Crayon. Loaders turn each public
  * format into it; training, scoring, clustering and chat only ever see this.
@@ -16,6 +18,13 @@ export interface QaItem {
     answer: number;
     /** A passage the question is about (BoolQ) or the situation it follows from (Social IQa). */
     context?: string;
+    /** How a model's answer is read (see ScoringMode); absent means letter scoring. */
+    scoring?: ScoringMode;
+}
+
+/** The items, each scored as it says or, if it says nothing (a user's examples), as `scoring`. */
+export function scoredAs(items: readonly QaItem[], scoring: ScoringMode): QaItem[] {
+    return items.map((item) => (item.scoring === undefined ? { ...item, scoring } : item));
 }
 
 /**

@@ -92,7 +92,7 @@ export async function runOracle(setup: DeviceSetup, tasks: readonly TaskPlan[]):
 /** lorahub's objective on the task's k examples, one progress unit per evaluation. */
 function fewShotLossOf(setup: DeviceSetup, task: TaskPlan): FewShotLoss {
     const encoder = new ItemEncoder(setup.model, setup.modelPath);
-    const loss = llamaFewShotLoss(setup.runtime, setup.model, setup.pool.adapterPaths, task.shots.map((item) => encoder.encode(item)));
+    const loss = llamaFewShotLoss(setup.runtime, setup.model, setup.pool.adapterPaths, encoder, task.shots);
     return async (weights) => {
         const value = await loss(weights);
         setup.progress.advance();

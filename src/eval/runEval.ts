@@ -36,7 +36,7 @@ import type { EvalMethod, EvalOptions, EvalResults, MethodComparison, MethodResu
 export async function runEval(options: EvalOptions): Promise<EvalResults> {
     const startedAt = new Date();
     const clock = new StageClock();
-    const benchmark = await loadBenchmark(options.benchmark, { dataDir: options.dataDir });
+    const benchmark = await loadBenchmark(options.benchmark, { dataDir: options.dataDir, scoring: options.scoring });
     if (benchmark.userTasks.length === 0) throw new CrayonError(`${benchmark.file}: the benchmark has no user tasks to evaluate`);
     if (benchmark.outOfScope.length === 0) throw new CrayonError(`${benchmark.file}: the benchmark has no out-of-scope queries, which the routing evaluation needs`);
     const pool = await loadPool(options.poolDir, { baseModelPath: options.modelPath });

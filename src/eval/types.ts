@@ -1,3 +1,4 @@
+import type { ScoringMode } from "../data/prompt.js";
 import type { BlendMethod } from "../blend/types.js";
 import type { RoutingPolicy } from "../hybrid/policy.js";
 import type { PairedDifference } from "./pairedDifference.js";
@@ -24,6 +25,8 @@ export interface EvalOptions {
     benchmark: string;
     /** folder of the public datasets, for benchmarks that read them */
     dataDir?: string;
+    /** scores every item this way instead of as the benchmark names for each task */
+    scoring?: ScoringMode;
     /** the device base model the pool was built for */
     modelPath: string;
     poolDir: string;

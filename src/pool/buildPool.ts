@@ -177,6 +177,7 @@ async function clusterInto(options: BuildPoolOptions, vectors: Float32Array[], f
         createdWith: { crayon: crayonVersion() },
         baseModel: fixed.baseModel,
         embedder: fixed.spec,
+        scoring: options.items.every((item) => item.scoring === "cloze") ? "cloze" : "letter",
         centroids: result.centroids.map((c) => Array.from(c)),
         clustering,
         build: fixed.settings,

@@ -10,7 +10,7 @@ import { writeLoraAdapter } from "../model/loraFile.js";
 import type { LoadedLlamaModel } from "../model/modelFile.js";
 import type { ItemEncoder } from "../runtime/encode.js";
 import { loadLatestCheckpoint, saveCheckpoint } from "../train/checkpoint.js";
-import { fittingSeqLen, itemSequence, packBatch, type TrainingSequence } from "../train/sequences.js";
+import { clozeSequence, fittingSeqLen, itemSequence, packBatch, type TrainingSequence } from "../train/sequences.js";
 import type { CreateLoraOptimization } from "./adapterTrainer.js";
 import { allChoiceRotations } from "./choiceRotations.js";
 
@@ -95,8 +95,12 @@ export async function trainClusterAdapter(args: {
     onTick?: (tick: TrainingTick) => void;
 }): Promise<ClusterTrainingResult> {
     const { base, spec } = args;
-    const encode = (items: readonly QaItem[]): TrainingSequence[] => items.map((item) => itemSequence(args.encoder.encode(item), "answer"));
-    const orders = (items: readonly QaItem[]): readonly QaItem[] => (spec.rotateChoices ? allChoiceRotations(items) : items);
+    const eos = args.encoder.eos ?? undefined;
+    const encode = (items: readonly QaItem[]): TrainingSequence[] =>
+        items.map((item) => (item.scoring === "cloze" ? clozeSequence(args.encoder.encodeCloze(item), eos) : itemSequence(args.encoder.encode(item), "answer")));
+    // a cloze item does not show its options, so their order changes nothing
+    const orders = (items: readonly QaItem[]): readonly QaItem[] =>
+        spec.rotateChoices ? [...allChoiceRotations(items.filter((item) => item.scoring !== "cloze")), ...items.filter((item) => item.scoring === "cloze")] : items;
     const sequences = encode(orders(args.items));
     const validation = encode(orders(args.validation ?? []));
     const seqLen = fittingSeqLen([...sequences, ...validation], spec.seqLen);

@@ -1,3 +1,4 @@
+import type { ScoringMode } from "../data/prompt.js";
 import type { LoraTarget } from "../gguf/constants.js";
 import type { ClusterContents } from "./clusterReport.js";
 
@@ -88,6 +89,11 @@ export interface PoolManifest {
     createdWith: { crayon: string };
     baseModel: BaseModelFingerprint;
     embedder: EmbedderSpec;
+    /**
+     * How the adapters were trained and how the device reads answers with them: the pool items' scoring.
+     * User examples and chat questions are scored this way; absent (older pools, imported adapters): letter.
+     */
+    scoring?: ScoringMode;
     /** K cluster centroids in embedding space, L2-normalised: [K][dimension] */
     centroids: number[][];
     clustering: {

@@ -1,7 +1,7 @@
 import type { QaItem } from "../data/item.js";
-import { answerContinuation, formatPrompt } from "../data/prompt.js";
+import { answerContinuation, clozeContinuation, clozeScoresEndOfSequence, formatClozeContext, formatPrompt } from "../data/prompt.js";
 import { CrayonError } from "../errors.js";
-import { scoresFromLogits, type OptionScores } from "./scoring.js";
+import { clozeScores, scoresFromLogits, type OptionScores } from "./scoring.js";
 import { sumContinuationLogprobs, type ContinuationLoglikelihood } from "./optionLoglikelihood.js";
 import type { ChatMessage } from "./chatTemplate.js";
 
@@ -74,6 +74,7 @@ export class ServerClient {
      * alternatives gets −∞ (probability 0); when none is there the server's answer is unusable.
      */
     async scoreItem(item: QaItem): Promise<OptionScores> {
+        if (item.scoring === "cloze") return this.scoreCloze(item);
         const response = await this.post("/completions", {
             model: this.options.model, prompt: formatPrompt(item), max_tokens: 1, temperature: 0, logprobs: this.topLogprobs
         });
@@ -83,6 +84,13 @@ export class ServerClient {
             throw new CrayonError(`server ${this.baseUrl}: no option letter among the ${this.topLogprobs} most probable next tokens; ask for more with topLogprobs`);
         }
         return scoresFromLogits(optionLogprobs);
+    }
+
+    /** Cloze scores from the server's log-likelihoods of the options, exactly as local scoring forms them. */
+    private async scoreCloze(item: QaItem): Promise<OptionScores> {
+        const endOfSequence = clozeScoresEndOfSequence(item.choices);
+        const options = await this.continuationLoglikelihoods(formatClozeContext(item), item.choices.map(clozeContinuation), { endOfSequence });
+        return clozeScores(options.map((o) => o.logprob + (o.endOfSequenceLogprob ?? 0)), options.map((o) => o.byteLength));
     }
 
     /**

@@ -1,4 +1,5 @@
 import type { GgmlType } from "../gguf/constants.js";
+import type { ScoringMode } from "../data/prompt.js";
 import type { LossOn } from "./sequences.js";
 
 /** Everything that determines a pre-training run; the same config and seed give the same model. */
@@ -16,17 +17,20 @@ export interface PretrainConfig {
     };
     /** vocabulary pieces learnt from the corpus (the vocabulary adds 3 control and 256 byte tokens) */
     vocabPieces: number;
-    /** which tokens of an item are scored (see itemSequence) */
+    /** the form items are taught in: the lettered prompt and the letter, or the question and the answer's text (cloze) */
+    scoring: ScoringMode;
+    /** letter scoring: which tokens of an item are scored (see itemSequence); cloze: "answer", the answer's text */
     lossOn: LossOn;
     /** with lossOn "answer": the loss weight of each prompt token, the answer's being 1; absent means 0 */
     promptLossWeight?: number;
     /** benchmark whose `pretrain` corpus the model learns */
     benchmark: string;
     /**
-     * true: the pool tasks' items are left out of the corpus, as a base model pre-trained elsewhere has never
-     * seen the data a server builds the pool from; the pool's adapters then teach what the base lacks
+     * true: the pool tasks' items and the server's own (server and out-of-scope tasks) are left out of the
+     * corpus, as a base model pre-trained elsewhere has never seen the data a pool is built from nor what
+     * only a larger model knows; the pool's adapters then teach what the base lacks
      */
-    withoutPoolItems?: boolean;
+    deviceCorpus?: boolean;
     steps: number;
     batchSize: number; // sequences per step
     /** longest sequence in tokens; shorter batches use the shortest multiple of 8 that fits */

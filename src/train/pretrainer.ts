@@ -3,7 +3,7 @@ import { CrayonError } from "../errors.js";
 import { loadBenchmark } from "../data/benchmark/loadBenchmark.js";
 import type { Benchmark } from "../data/benchmark/types.js";
 import { questionKey, type QaItem } from "../data/item.js";
-import { answerContinuation, formatPrompt, OPTION_LETTERS } from "../data/prompt.js";
+import { answerContinuation, clozeContinuation, formatClozeContext, formatPrompt, OPTION_LETTERS, type ScoringMode } from "../data/prompt.js";
 import { createRng } from "../data/random.js";
 import { GgmlType } from "../gguf/constants.js";
 import { readGguf } from "../gguf/reader.js";
@@ -17,7 +17,7 @@ import { SPM_SPACE } from "../tokenizer/spmVocab.js";
 import { saveCheckpoint } from "./checkpoint.js";
 import { exportPretrainedModel, loadPretrainCheckpoint, pretrainOptimizer, pretrainPaths, type PretrainCheckpointMeta } from "./pretrainState.js";
 import type { PretrainConfig } from "./pretrainConfig.js";
-import { fittingSeqLen, itemSequence, packBatch, type TokenBatch, type TrainingSequence } from "./sequences.js";
+import { clozeSequence, fittingSeqLen, itemSequence, packBatch, type TokenBatch, type TrainingSequence } from "./sequences.js";
 import { setupEngine } from "./engine/backend.js";
 import { engineMemoryLimit, parameterCount, planBatch } from "./engine/memoryGuard.js";
 import { disposeTrainable, fullTrainable, splitBatch, trainStep } from "./trainStep.js";
@@ -58,10 +58,13 @@ export interface PretrainResult {
     hp: LlamaHparams;
 }
 
-/** The items a configuration pre-trains on: the benchmark's corpus, without the pool's items when it says so; never a test item. */
-export function pretrainCorpus(benchmark: Benchmark, config: Pick<PretrainConfig, "benchmark" | "withoutPoolItems">): QaItem[] {
-    const poolIds = new Set(benchmark.pool.map((item) => item.id));
-    const corpus = config.withoutPoolItems === true ? benchmark.pretrain?.filter((item) => !poolIds.has(item.id)) : benchmark.pretrain;
+/**
+ * The items a configuration pre-trains on: the benchmark's corpus — for a device, without the pool's
+ * items and the server's own — never a test item.
+ */
+export function pretrainCorpus(benchmark: Benchmark, config: Pick<PretrainConfig, "benchmark" | "deviceCorpus">): QaItem[] {
+    const left = new Set([...benchmark.pool, ...(benchmark.serverOnly ?? [])].map((item) => item.id));
+    const corpus = config.deviceCorpus === true ? benchmark.pretrain?.filter((item) => !left.has(item.id)) : benchmark.pretrain;
     if (corpus === undefined || corpus.length === 0) {
         throw new CrayonError(`benchmark ${config.benchmark} has no pre-training corpus (only generated-world benchmarks do)`);
     }
@@ -77,13 +80,18 @@ export function assertNoTestLeak(pretrain: QaItem[], tests: QaItem[], benchmark:
     if (leaked) throw new CrayonError(`benchmark ${benchmark}: pre-training item ${leaked.id} is also a test item`);
 }
 
-function itemText(item: QaItem): string {
+/** An item as the text a model is taught: the lettered prompt and the letter, or the question and the answer's text. */
+function itemText(item: QaItem, scoring: ScoringMode): string {
+    if (scoring === "cloze") return `${formatClozeContext(item)}${clozeContinuation(item.choices[item.answer]!)}`;
     return `${formatPrompt(item)}${answerContinuation(item.answer)}`;
 }
 
-/** The pieces, plus " A"…" H" as single pieces: an option is scored by its letter's one token. */
-export function vocabularyPieces(corpus: QaItem[], pieceCount: number): string[] {
-    const pieces = learnSpmPieces(corpus.map(itemText), { pieceCount });
+/**
+ * The pieces learnt from the corpus as the model is taught it, plus " A"…" H" as single pieces: under
+ * letter scoring an option is scored by its letter's one token (and a cloze-taught model can be letter-scored too).
+ */
+export function vocabularyPieces(corpus: QaItem[], pieceCount: number, scoring: ScoringMode): string[] {
+    const pieces = learnSpmPieces(corpus.map((item) => itemText(item, scoring)), { pieceCount });
     for (const letter of OPTION_LETTERS) {
         for (const piece of [letter, SPM_SPACE + letter]) if (!pieces.includes(piece)) pieces.push(piece);
     }
@@ -129,7 +137,7 @@ export async function pretrain(config: PretrainConfig, run: PretrainRun): Promis
         ...config.model,
         matrixType: GgmlType.F32,
         seed: config.seed,
-        pieces: vocabularyPieces(corpus, config.vocabPieces),
+        pieces: vocabularyPieces(corpus, config.vocabPieces, config.scoring),
         name: `${config.name}-init`
     });
     const initFile = await readGguf(initPath);
@@ -141,7 +149,11 @@ export async function pretrain(config: PretrainConfig, run: PretrainRun): Promis
         const vocabModel = await runtime.loadModel(initPath, { vocabOnly: true });
         const encoder = new ItemEncoder(vocabModel, initPath);
         const eos = vocabModel.tokens.eos ?? undefined;
-        sequences = corpus.map((item) => itemSequence(encoder.encode(item), config.lossOn, eos, config.promptLossWeight));
+        sequences = corpus.map((item) =>
+            config.scoring === "cloze"
+                ? clozeSequence(encoder.encodeCloze(item), eos, config.promptLossWeight)
+                : itemSequence(encoder.encode(item), config.lossOn, eos, config.promptLossWeight)
+        );
     } finally {
         await runtime.dispose();
     }

@@ -1,4 +1,4 @@
-import type { EncodedItem } from "../runtime/encode.js";
+import type { ClozeEncodedItem, EncodedItem } from "../runtime/encode.js";
 
 /** One training example as tokens; the loss covers predicting tokens[lossStart..]. */
 export interface TrainingSequence {
@@ -22,6 +22,16 @@ export function itemSequence(encoded: EncodedItem, lossOn: LossOn, eos?: number,
     const tokens = [...encoded.prompt, encoded.optionTokens[encoded.answer]!, ...(eos === undefined ? [] : [eos])];
     if (lossOn === "all") return { tokens, lossStart: 1 };
     return { tokens, lossStart: encoded.prompt.length, ...(promptWeight > 0 ? { promptWeight } : {}) };
+}
+
+/**
+ * Context + gold option's text + EOS: the answer text (and the EOS that ends it) with weight 1, the
+ * context's tokens with `promptWeight`. What a model trained for cloze scoring learns.
+ */
+export function clozeSequence(encoded: ClozeEncodedItem, eos?: number, promptWeight = 0): TrainingSequence {
+    const gold = encoded.options[encoded.answer]!;
+    const tokens = [...gold.tokens, ...(eos === undefined ? [] : [eos])];
+    return { tokens, lossStart: gold.start, ...(promptWeight > 0 ? { promptWeight } : {}) };
 }
 
 /** A batch laid out for the forward pass: B rows of T positions, row-major. */

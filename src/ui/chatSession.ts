@@ -1,7 +1,7 @@
 import { loadUserExamples } from "../data/loaders/userExamples.js";
 import { CrayonError } from "../errors.js";
-import type { QaItem } from "../data/item.js";
-import { OPTION_LETTERS } from "../data/prompt.js";
+import { scoredAs, type QaItem } from "../data/item.js";
+import { OPTION_LETTERS, type ScoringMode } from "../data/prompt.js";
 import { calibrateThresholds } from "../hybrid/calibrate.js";
 import { parseMultipleChoice } from "../hybrid/parseMessage.js";
 import { parseRoutingPolicy, type RoutingPolicy, type RoutingSignals } from "../hybrid/policy.js";
@@ -19,6 +19,8 @@ export interface ChatLine {
 
 export interface ChatSessionSetup {
     device: DeviceModel;
+    /** how questions and examples are scored: as the pool's adapters were trained */
+    scoring: ScoringMode;
     /** the configured server; `/server off` stops using it without forgetting it */
     server?: ServerAnswerer;
     serverLabel?: string;
@@ -95,7 +97,8 @@ export class ChatSession {
 
     /** The answer line, preceded by the server's error when the device answer is a fallback. */
     private async answer(text: string): Promise<ChatLine[]> {
-        const item = parseMultipleChoice(text);
+        const parsed = parseMultipleChoice(text);
+        const item = parsed === undefined ? undefined : scoredAs([parsed], this.setup.scoring)[0]!;
         let route: RouteInfo;
         let line: ChatLine;
         if (item !== undefined) {
@@ -153,7 +156,7 @@ export class ChatSession {
 
     /** Loads examples: re-blends (when a pool is there), builds the task scope, calibrates missing thresholds. */
     async loadExamples(file: string): Promise<string[]> {
-        const examples = await loadUserExamples(file);
+        const examples = scoredAs(await loadUserExamples(file), this.setup.scoring);
         if (examples.length === 0) throw new CrayonError(`${file}: no examples; write one question with its choices and answer per line`);
         const lines = [`${examples.length} examples from ${file}`];
         this.examplesLabel = `${examples.length} from ${file}`;

@@ -37,7 +37,7 @@ describe("learnSpmPieces", () => {
 
     it("is prefix-closed on the world's corpus at the shipped vocabulary size", async () => {
         const world = await loadBenchmark("world");
-        const pieces = vocabularyPieces(world.pretrain!, SHIPPED_MODELS.device.vocabPieces);
+        const pieces = vocabularyPieces(world.pretrain!, SHIPPED_MODELS.device.vocabPieces, SHIPPED_MODELS.device.scoring);
         expect(piecesMissingAPrefix(pieces)).toEqual([]);
         expect(new Set(pieces).size).toBe(pieces.length);
         expect(() => buildSpmVocab(pieces)).not.toThrow();

@@ -32,7 +32,7 @@ beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "crayon-tokenizer-"));
     const world = await loadBenchmark("world");
     items = [...world.pretrain!, ...world.userTasks.flatMap((t) => t.test), ...world.outOfScope];
-    const pieces = vocabularyPieces(world.pretrain!, SHIPPED_MODELS.device.vocabPieces);
+    const pieces = vocabularyPieces(world.pretrain!, SHIPPED_MODELS.device.vocabPieces, SHIPPED_MODELS.device.scoring);
     vocab = buildSpmVocab(pieces);
     byteTokens = new Set(vocab.tokenTypes.flatMap((type, id) => (type === TokenType.BYTE ? [id] : [])));
     modelPath = path.join(dir, "world-vocab.gguf");

@@ -171,7 +171,7 @@ describe("pretrainCorpus", () => {
     it("is the world's corpus, or the same without the pool's items; never a test item", async () => {
         const world = await loadBenchmark("world");
         const all = pretrainCorpus(world, { benchmark: "world" });
-        const withoutPool = pretrainCorpus(world, { benchmark: "world", withoutPoolItems: true });
+        const withoutPool = pretrainCorpus(world, { benchmark: "world", deviceCorpus: true });
         const poolIds = new Set(world.pool.map((item) => item.id));
         expect(all.filter((item) => poolIds.has(item.id)).length).toBe(world.pool.length);
         expect(withoutPool.some((item) => poolIds.has(item.id))).toBe(false);

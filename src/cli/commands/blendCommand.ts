@@ -6,6 +6,7 @@ import { blendAdapters } from "../../blend/blendAdapters.js";
 import { blendCoverage, coverageLine, coverageWarning, type BlendCoverage } from "../../blend/coverage.js";
 import { BLEND_METHODS, COMBINE_METHODS, type BlendMethod, type BlendOptions, type BlendResult, type CombineMethod } from "../../blend/types.js";
 import { DEFAULT_TEMPERATURE } from "../../blend/weights/crayonWeights.js";
+import { scoredAs } from "../../data/item.js";
 import { loadUserExamples } from "../../data/loaders/userExamples.js";
 import { CrayonError } from "../../errors.js";
 import { readGguf } from "../../gguf/reader.js";
@@ -69,9 +70,11 @@ export function registerBlendCommand(program: Command): void {
             };
             const lorahub = { budget: integerOption(options.budget, "--budget", 1), seed: integerOption(options.seed, "--seed") };
             await blendOutOption(options.out);
-            const examples = await loadUserExamples(await inputFileOption(options.examples, "--examples"));
-            if (examples.length === 0) throw new CrayonError(`${options.examples}: no examples; write one question with its choices and answer per line`);
+            const loaded = await loadUserExamples(await inputFileOption(options.examples, "--examples"));
+            if (loaded.length === 0) throw new CrayonError(`${options.examples}: no examples; write one question with its choices and answer per line`);
             const pool = await loadPool(options.pool, { baseModelPath: await inputFileOption(options.model, "--model") });
+            // a user's examples are scored (lorahub's loss) the way the pool's adapters were trained
+            const examples = scoredAs(loaded, pool.manifest.scoring ?? "letter");
             if (blendOptions.topK !== undefined) checkK(blendOptions.topK, pool.manifest.adapters.length);
             blendOptions.base = await readGguf(options.model);
             const runtime = method === "uniform" ? undefined : await LlamaRuntime.create();

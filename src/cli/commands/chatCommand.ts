@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { render } from "ink";
 import { createElement } from "react";
 import { blendAdapters } from "../../blend/blendAdapters.js";
-import { formatPrompt } from "../../data/prompt.js";
+import { formatPrompt, SCORING_MODES } from "../../data/prompt.js";
 import { readGguf } from "../../gguf/reader.js";
 import { blendCoverage, coverageLine, coverageWarning } from "../../blend/coverage.js";
 import { ROUTING_POLICIES } from "../../hybrid/policy.js";
@@ -25,6 +25,7 @@ import { choiceOption, inputFileOption, integerOption, numberInRangeOption, posi
 export const DEFAULT_DEVICE_MODEL = path.join(projectRoot, "models", "device.gguf");
 
 interface ChatOptions {
+    scoring?: string;
     model: string;
     adapter?: string;
     pool?: string;
@@ -63,6 +64,7 @@ export function registerChatCommand(program: Command): void {
         .option("--scope-threshold <σ>", "route when the similarity to the examples is below σ (default: calibrated)")
         .option("--server-share <share>", "share of the examples the calibrated thresholds route (0–1)", "0.3")
         .option("--threads <number>", "llama.cpp threads", String(defaultLlamaThreads()))
+        .option("--scoring <letter|cloze>", "how an answer is read from the model: letter probabilities, or each option's likelihood (default: as the pool's adapters were trained; cloze without a pool)")
         .option("--lines", "line mode even on a terminal: one message per input line, one answer per output line")
         .action(async (options: ChatOptions) => {
             const policy = choiceOption(options.policy, ROUTING_POLICIES, "--policy");
@@ -84,7 +86,9 @@ export function registerChatCommand(program: Command): void {
             try {
                 const pool = options.pool === undefined ? undefined : await loadPool(options.pool, { baseModelPath: options.model });
                 const device = new DeviceModel(cache, options.model);
+                const scoring = options.scoring === undefined ? (pool?.manifest.scoring ?? "cloze") : choiceOption(options.scoring, SCORING_MODES, "--scoring");
                 const session = new ChatSession({
+                    scoring,
                     device,
                     server: server === undefined ? undefined : new ServerClient(server),
                     serverLabel: options.server,

@@ -7,6 +7,7 @@ import { writeEvalReport } from "../../eval/writeEvalReport.js";
 import { DEFAULT_EVAL_METHODS, EVAL_METHODS, type EvalMethod, type EvalOptions, type ServerSpec } from "../../eval/types.js";
 import { projectRoot } from "../../version.js";
 import { MANIFEST_FILE } from "../../pool/poolFiles.js";
+import { SCORING_MODES } from "../../data/prompt.js";
 import { choiceOption, inputFileOption, integerOption, outputFolderOption, urlOption } from "../optionValues.js";
 import { formatEta } from "../trainingProgress.js";
 import { DEFAULT_DEVICE_MODEL, DEFAULT_POOL } from "./blendCommand.js";
@@ -29,6 +30,7 @@ interface EvalCommandOptions {
     topLogprobs?: string;
     out?: string;
     json?: boolean;
+    scoring?: string;
 }
 
 /** `crayon eval`: the customization benchmark with hybrid routing — table, results.json and plots. */
@@ -38,6 +40,7 @@ export function registerEvalCommand(program: Command): void {
         .description("run the customization benchmark: blend methods per user task on the device, the server, and hybrid routing curves")
         .option("--benchmark <name|file>", "shipped benchmark (world, crayon-qa) or a definition .json", "world")
         .option("--data-dir <dir>", "folder of the public datasets (crayon-qa)")
+        .option("--scoring <letter|cloze>", "score every item this way (default: as the benchmark names for each task)")
         .option("--model <file>", "the device base model the pool was built for", DEFAULT_DEVICE_MODEL)
         .option("--pool <dir>", "pool folder (manifest.json + adapters/)", DEFAULT_POOL)
         .option("--server-model <file>", `served by \`crayon serve\` started on loopback for the run (default ${path.relative(projectRoot, DEFAULT_SERVER_MODEL)})`)
@@ -113,6 +116,7 @@ function parseOptions(options: EvalCommandOptions): EvalOptions {
     return {
         benchmark: options.benchmark,
         ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+        ...(options.scoring === undefined ? {} : { scoring: choiceOption(options.scoring, SCORING_MODES, "--scoring") }),
         modelPath: options.model,
         poolDir: options.pool,
         server,

@@ -3,13 +3,18 @@ import type { Command } from "commander";
 import { loadBenchmark } from "../../data/benchmark/loadBenchmark.js";
 import type { Benchmark } from "../../data/benchmark/types.js";
 import type { QaItem } from "../../data/item.js";
+import { SCORING_MODES, type ScoringMode } from "../../data/prompt.js";
+import { loadUserExamples } from "../../data/loaders/userExamples.js";
+import { BLEND_METHODS } from "../../blend/types.js";
+import { CrayonError } from "../../errors.js";
+import { ownTaskLines, scoreOwnTask } from "./ownTaskScore.js";
 import { ItemEncoder } from "../../runtime/encode.js";
 import { LlamaRuntime } from "../../runtime/llama.js";
 import { ItemScorer } from "../../runtime/scoring.js";
 import { pooledAccuracy, taskAccuracy, type TaskAccuracy } from "../../runtime/taskAccuracy.js";
 import { pretrainCorpus } from "../../train/pretrainer.js";
 import { choiceOption, inputFileOption, integerOption } from "../optionValues.js";
-import { DEFAULT_DEVICE_MODEL } from "./blendCommand.js";
+import { DEFAULT_DEVICE_MODEL, DEFAULT_POOL } from "./blendCommand.js";
 import { textTable } from "../../ui/textTable.js";
 
 interface ScoreCommandOptions {
@@ -20,6 +25,11 @@ interface ScoreCommandOptions {
     items: string;
     threads: string;
     json?: boolean;
+    scoring?: string;
+    test?: string;
+    examples?: string;
+    pool: string;
+    method: string;
 }
 
 /**
@@ -32,7 +42,7 @@ type ItemSet = (typeof ITEM_SETS)[number];
 
 function itemsByTask(benchmark: Benchmark, set: ItemSet): { task: string; items: QaItem[] }[] {
     if (set === "test") return benchmark.userTasks.map((t) => ({ task: t.task, items: t.test }));
-    return groupByTask(set === "pool" ? benchmark.pool : pretrainCorpus(benchmark, { benchmark: benchmark.name, withoutPoolItems: true }));
+    return groupByTask(set === "pool" ? benchmark.pool : pretrainCorpus(benchmark, { benchmark: benchmark.name, deviceCorpus: true }));
 }
 
 /** Items grouped by task, in the order each task first appears. */
@@ -48,9 +58,37 @@ function groupByTask(items: readonly QaItem[]): { task: string; items: QaItem[] 
 
 const percent = (share: number): string => `${(100 * share).toFixed(1)}%`;
 
+/** Cloze rows show acc_norm (the accuracy) and acc, lm-evaluation-harness's two figures. */
 function formatTable(rows: TaskAccuracy[]): string {
-    const cells = rows.map((r) => [r.task, String(r.items), percent(r.accuracy), percent(r.chance), percent(r.meanConfidence)]);
-    return textTable(["task", "items", "accuracy", "chance", "confidence"], cells, (i) => i > 0).join("\n");
+    const cloze = rows.some((r) => r.rawAccuracy !== null);
+    const cells = rows.map((r) => [r.task, String(r.items), percent(r.accuracy), ...(cloze ? [r.rawAccuracy === null ? "-" : percent(r.rawAccuracy)] : []), percent(r.chance), percent(r.meanConfidence)]);
+    const header = ["task", "items", cloze ? "accuracy (acc_norm)" : "accuracy", ...(cloze ? ["acc"] : []), "chance", "confidence"];
+    return textTable(header, cells, (i) => i > 0).join("\n");
+}
+
+/** `crayon score --test`: the user's own items, base vs adapted. */
+async function scoreTestFile(options: ScoreCommandOptions, file: string, scoring: ScoringMode | undefined, threads: number): Promise<void> {
+    if (options.adapter !== undefined && options.examples !== undefined) throw new CrayonError("give --adapter or --examples, not both");
+    const method = choiceOption(options.method, BLEND_METHODS, "--method");
+    const test = await loadUserExamples(await inputFileOption(file, "--test"));
+    if (test.length === 0) throw new CrayonError(`${file}: no test items; write one question with its choices and answer per line`);
+    const examples = options.examples === undefined ? undefined : await loadUserExamples(await inputFileOption(options.examples, "--examples"));
+    if (examples !== undefined && examples.length === 0) throw new CrayonError(`${options.examples}: no examples; write one question with its choices and answer per line`);
+    const runtime = await LlamaRuntime.create({ threads });
+    try {
+        const report = await scoreOwnTask({
+            runtime,
+            modelPath: options.model,
+            name: path.basename(file, path.extname(file)),
+            test,
+            scoring,
+            ...(options.adapter === undefined ? {} : { adapter: options.adapter }),
+            ...(examples === undefined ? {} : { blend: { examples, poolDir: options.pool, method } })
+        });
+        process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${ownTaskLines(report).join("\n")}\n`);
+    } finally {
+        await runtime.dispose();
+    }
 }
 
 /** `crayon score`: a model's option accuracy on a benchmark's user-task tests and out-of-scope queries (per task and pooled). */
@@ -63,6 +101,11 @@ export function registerScoreCommand(program: Command): void {
         .option("--benchmark <name|file>", "shipped benchmark or a definition .json", "world")
         .option("--data-dir <dir>", "folder of the public datasets (crayon-qa)")
         .option("--items <set>", `test (user-task tests and out-of-scope queries), pool (the pool's items) or corpus (a world's pre-training items outside the pool)`, "test")
+        .option("--test <file>", "your own test items (.jsonl or .csv, as examples files) instead of a benchmark's: the base model's accuracy, and with --adapter or --examples the adapted one's and the difference")
+        .option("--examples <file>", "with --test: blend an adapter from these examples (--pool, --method) and compare it with the base")
+        .option("--pool <dir>", "with --examples: the pool to blend from", DEFAULT_POOL)
+        .option("--method <name>", `with --examples: blend weights, one of ${BLEND_METHODS.join(", ")}`, "crayon")
+        .option("--scoring <letter|cloze>", "score every item this way (default: as the benchmark names for each task)")
         .option("--threads <n>", "llama.cpp threads", "2")
         .option("--json", "print the rows as JSON")
         .action(async (options: ScoreCommandOptions) => {
@@ -70,7 +113,13 @@ export function registerScoreCommand(program: Command): void {
             const threads = integerOption(options.threads, "--threads", 1);
             await inputFileOption(options.model, "--model");
             if (options.adapter !== undefined) await inputFileOption(options.adapter, "--adapter");
-            const benchmark = await loadBenchmark(options.benchmark, { dataDir: options.dataDir });
+            const scoring = options.scoring === undefined ? undefined : choiceOption(options.scoring, SCORING_MODES, "--scoring");
+            if (options.test !== undefined) {
+                await scoreTestFile(options, options.test, scoring, threads);
+                return;
+            }
+            if (options.examples !== undefined) throw new CrayonError("--examples needs --test: the examples are blended to score your own test items");
+            const benchmark = await loadBenchmark(options.benchmark, { dataDir: options.dataDir, scoring });
             const groups = itemsByTask(benchmark, set);
             const runtime = await LlamaRuntime.create({ threads });
             try {
@@ -81,10 +130,12 @@ export function registerScoreCommand(program: Command): void {
                 const tasks: TaskAccuracy[] = [];
                 for (const group of groups) tasks.push(await taskAccuracy(group.task, group.items, scorer));
                 const mean = (key: "accuracy" | "chance" | "meanConfidence"): number => tasks.reduce((s, t) => s + t[key], 0) / tasks.length;
+                const clozeTasks = tasks.filter((t) => t.rawAccuracy !== null);
                 const meanRow: TaskAccuracy = {
                     task: `${set === "test" ? "user" : set} tasks (mean)`,
                     items: tasks.reduce((n, t) => n + t.items, 0),
                     accuracy: mean("accuracy"),
+                    rawAccuracy: clozeTasks.length === 0 ? null : clozeTasks.reduce((s, t) => s + t.rawAccuracy!, 0) / clozeTasks.length,
                     chance: mean("chance"),
                     meanConfidence: mean("meanConfidence")
                 };

@@ -1,4 +1,5 @@
 import { CrayonError } from "../../errors.js";
+import { SCORING_MODES, type ScoringMode } from "../prompt.js";
 import type { WorldOptions } from "../world/facts.js";
 
 /**
@@ -9,8 +10,12 @@ import type { WorldOptions } from "../world/facts.js";
 export const BENCHMARK_FORMAT = "crayon-benchmark";
 export const BENCHMARK_FORMAT_VERSION = 1;
 
-/** `pool`: trains the adapters; `user`: a customization target; `out-of-scope`: should go to the server; `pretrain`: base-model corpus only. */
-export type TaskRole = "pool" | "user" | "out-of-scope" | "pretrain";
+/**
+ * `pool`: trains the adapters; `user`: a customization target; `out-of-scope`: should go to the server (its
+ * pre-training items, on a world benchmark, train the server only); `pretrain`: the base models' corpus;
+ * `server`: the server's corpus only — what the larger model knows and the device does not.
+ */
+export type TaskRole = "pool" | "user" | "out-of-scope" | "pretrain" | "server";
 export type TaskPart = "pool" | "shots" | "test" | "pretrain";
 
 /** Items taken from a public dataset split: shuffled with the benchmark seed, then `offset`/`count` cut a slice. */
@@ -36,6 +41,8 @@ export interface TaskEntry {
     test?: PartSpec;
     /** World only: extra items of this task that go into the pre-training corpus. */
     pretrain?: number;
+    /** How this task's items are scored; default: the benchmark's `scoring`. */
+    scoring?: ScoringMode;
 }
 
 export interface BenchmarkDefinition {
@@ -50,6 +57,8 @@ export interface BenchmarkDefinition {
     /** Present on a benchmark built on the generated QA world. */
     world?: WorldOptions;
     subjectGroups?: Record<string, string[]>;
+    /** How items are scored unless a task says otherwise; default "letter". */
+    scoring?: ScoringMode;
     tasks: TaskEntry[];
 }
 
@@ -58,7 +67,8 @@ const PARTS_OF_ROLE: Record<TaskRole, { required: TaskPart[]; allowed: TaskPart[
     pool: { required: ["pool"], allowed: ["pool", "pretrain"] },
     user: { required: ["shots", "test"], allowed: ["shots", "test", "pretrain"] },
     "out-of-scope": { required: ["test"], allowed: ["test", "pretrain"] },
-    pretrain: { required: ["pretrain"], allowed: ["pretrain"] }
+    pretrain: { required: ["pretrain"], allowed: ["pretrain"] },
+    server: { required: ["pretrain"], allowed: ["pretrain"] }
 };
 const PARTS: TaskPart[] = ["pool", "shots", "test", "pretrain"];
 
@@ -74,6 +84,8 @@ export function validateDefinition(json: unknown, file: string): BenchmarkDefini
     if (typeof def.name !== "string" || typeof def.description !== "string") fail(`"name" and "description" must be strings`);
     if (!Number.isInteger(def.version) || !Number.isInteger(def.seed)) fail(`"version" and "seed" must be integers`);
     if (def.world !== undefined && !Number.isInteger(def.world.seed)) fail(`"world.seed" must be an integer`);
+    const scoringProblem = (value: unknown) => value !== undefined && !SCORING_MODES.includes(value as ScoringMode);
+    if (scoringProblem(def.scoring)) fail(`"scoring" must be one of ${SCORING_MODES.join(", ")}`);
     if (!Array.isArray(def.tasks) || def.tasks.length === 0) return fail(`"tasks" must be a non-empty list`);
     const seen = new Set<string>();
     def.tasks.forEach((entry, i) => {
@@ -81,6 +93,7 @@ export function validateDefinition(json: unknown, file: string): BenchmarkDefini
         if (typeof entry?.task !== "string") fail(`${where}.task must be a string`);
         if (seen.has(entry.task)) fail(`${where}: task "${entry.task}" is listed twice`);
         seen.add(entry.task);
+        if (scoringProblem(entry.scoring)) fail(`${where}.scoring must be one of ${SCORING_MODES.join(", ")}`);
         const parts = PARTS_OF_ROLE[entry.role];
         if (parts === undefined) return fail(`${where}.role must be one of ${Object.keys(PARTS_OF_ROLE).join(", ")}`);
         for (const part of PARTS) {

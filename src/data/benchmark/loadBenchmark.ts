@@ -3,6 +3,7 @@ import path from "node:path";
 import { CrayonError } from "../../errors.js";
 import { projectRoot } from "../../version.js";
 import { questionKey, type QaItem } from "../item.js";
+import type { ScoringMode } from "../prompt.js";
 import { loadPublicSplit } from "../loaders/publicDatasets.js";
 import { createRng } from "../random.js";
 import { createWorld, type World } from "../world/world.js";
@@ -15,6 +16,8 @@ export const BENCHMARKS_DIR = path.join(projectRoot, "datasets");
 export interface LoadBenchmarkOptions {
     /** Folder holding the public datasets in their release layout (`mmlu/`, `arc/`, `boolq/`, …). */
     dataDir?: string;
+    /** Scores every item this way, whatever the definition names (`--scoring`). */
+    scoring?: ScoringMode;
 }
 
 /** Names of the shipped benchmarks. */
@@ -35,7 +38,12 @@ export async function loadBenchmark(nameOrPath: string, options: LoadBenchmarkOp
     const world = def.world === undefined ? undefined : createWorld(def.world);
     const source = world === undefined ? publicSource(def, file, options.dataDir) : worldSource(world, file);
     const parts = new Map<string, Partial<Record<TaskPart, { items: QaItem[]; from: string }>>>();
-    for (const entry of def.tasks) parts.set(entry.task, await source(entry));
+    for (const entry of def.tasks) {
+        const scoring = options.scoring ?? entry.scoring ?? def.scoring ?? "letter";
+        const resolved = await source(entry);
+        for (const part of Object.values(resolved)) part.items = part.items.map((item) => ({ ...item, scoring }));
+        parts.set(entry.task, resolved);
+    }
 
     // a test item must never be seen in training: drop any training item that repeats one (by id or question)
     const testIds = new Set<string>();
@@ -70,12 +78,13 @@ export async function loadBenchmark(nameOrPath: string, options: LoadBenchmarkOp
         composition
     };
     if (world !== undefined) {
-        // the embedded models may learn everything of the world except what is held out for testing; a pool
-        // task's items come in their stream's order (its pre-training split, then the pool's items)
-        const tasks = def.tasks.map((entry) => entry.task);
-        const otherTasks = def.tasks.filter((entry) => entry.role !== "pool").map((entry) => entry.task);
+        // the embedded models may learn everything of the world except what is held out for testing and the
+        // user's examples; a pool task's items come in their stream's order (its pre-training split, then
+        // the pool's items); the server's own items (server and out-of-scope tasks) come last
         const poolTaskItems = tasksOf("pool").flatMap((task) => [...(collected.pretrain.get(task) ?? []), ...collected.pool.get(task)!]);
-        benchmark.pretrain = [...poolTaskItems, ...all("shots", tasks), ...all("pretrain", otherTasks)];
+        const serverOnly = all("pretrain", [...tasksOf("server"), ...tasksOf("out-of-scope")]);
+        benchmark.pretrain = [...poolTaskItems, ...all("pretrain", [...tasksOf("user"), ...tasksOf("pretrain")]), ...serverOnly];
+        benchmark.serverOnly = serverOnly;
         benchmark.world = world;
     }
     return benchmark;

@@ -35,6 +35,8 @@ export interface Benchmark {
     outOfScope: QaItem[];
     /** World benchmarks only: the corpus the embedded device and server models are pre-trained on (no test item in it). */
     pretrain?: QaItem[];
+    /** World benchmarks only: the items of `pretrain` that only the server learns (server and out-of-scope tasks). */
+    serverOnly?: QaItem[];
     /** World benchmarks only: the generated world, with its fact table. */
     world?: World;
     composition: CompositionRow[];

@@ -9,14 +9,21 @@ export interface WorldOptions {
     lands?: number;
     /** Invented creatures, each with a diet, a colour and a home (default 60). */
     creatures?: number;
+    /**
+     * How many of the lands and of the creatures are "far" (default 0): the last ones drawn. Their facts
+     * are asked by the `.far.` tasks only, so a benchmark can keep them out of the device's corpus and
+     * leave them to the pool and the server.
+     */
+    far?: number;
     /** Invented devices, each with a maker and a metal (default 50). */
     devices?: number;
     /** Pseudo-words the spelling tasks ask about (default 400). */
     words?: number;
 }
 
-export interface Land { name: string; capital: string; tongue: string; coin: string }
-export interface Creature { name: string; diet: string; colour: string; home: string }
+/** `far`: one of the entities only the `.far.` tasks ask about (see WorldOptions.far). */
+export interface Land { name: string; capital: string; tongue: string; coin: string; far: boolean }
+export interface Creature { name: string; diet: string; colour: string; home: string; far: boolean }
 export interface Device { name: string; maker: string; metal: string }
 
 /** The fact table of the world: what a model must memorize to answer the knowledge tasks. */
@@ -55,9 +62,11 @@ export function createFacts(options: WorldOptions): WorldFacts {
         const word = inventWord(rng);
         if (!taken.has(word[0]!.toUpperCase() + word.slice(1))) words.add(word);
     }
+    const far = options.far ?? 0;
+    const isFar = (i: number, count: number) => i >= count - far;
     return {
-        lands: landNames.map((name, i) => ({ name, capital: capitals[i]!, tongue: rng.pick(tongues), coin: rng.pick(coins) })),
-        creatures: creatureNames.map((name) => ({ name, diet: rng.pick(DIETS), colour: rng.pick(COLOURS), home: rng.pick(HOMES) })),
+        lands: landNames.map((name, i) => ({ name, capital: capitals[i]!, tongue: rng.pick(tongues), coin: rng.pick(coins), far: isFar(i, landNames.length) })),
+        creatures: creatureNames.map((name, i) => ({ name, diet: rng.pick(DIETS), colour: rng.pick(COLOURS), home: rng.pick(HOMES), far: isFar(i, creatureNames.length) })),
         devices: deviceNames.map((name) => ({ name, maker: rng.pick(makers), metal: rng.pick(METALS) })),
         tongues,
         coins,

@@ -5,8 +5,10 @@ import { others, type QuestionSpec, type WorldTaskDefinition } from "./question.
 /**
  * Knowledge of invented entities, which can only be memorized. Each attribute is asked in three ways:
  * directly (one task per attribute), as a yes/no claim (the `check` task, true and false claims) and
- * in a second phrasing (the `quiz` task). The quiz reuses facts taught by the other two, so a model
- * that never saw a quiz question can still answer it from what it memorized.
+ * in a second phrasing (the `quiz` task: a paraphrase that keeps the attribute's word and the entity's
+ * name). Every task exists twice: over the near entities (`atlas.capital`) and over the far ones
+ * (`atlas.far.capital`, see WorldOptions.far), so a benchmark can teach a model the paraphrase on
+ * entities it knows and ask it about entities whose facts it learnt only in the direct phrasing.
  */
 interface Attribute {
     /** Task suffix, e.g. `capital` → `atlas.capital`. */
@@ -18,33 +20,41 @@ interface Attribute {
     claim(entity: string, value: string): string;
 }
 
+interface Entity {
+    name: string;
+    far: boolean;
+    facts: Record<string, string>;
+}
+
 interface KnowledgeDomain {
     domain: string;
-    entities(facts: WorldFacts): { name: string; facts: Record<string, string> }[];
+    entities(facts: WorldFacts): Entity[];
     attributes: Attribute[];
 }
 
-function entries(domain: KnowledgeDomain, facts: WorldFacts) {
-    return domain.entities(facts).flatMap((entity) => domain.attributes.map((attribute) => ({ entity: entity.name, attribute, gold: entity.facts[attribute.name]! })));
+function entries(domain: KnowledgeDomain, entities: Entity[]) {
+    return entities.flatMap((entity) => domain.attributes.map((attribute) => ({ entity: entity.name, attribute, gold: entity.facts[attribute.name]! })));
 }
 
-function tasksOf(domain: KnowledgeDomain): WorldTaskDefinition[] {
+function tasksOf(domain: KnowledgeDomain, far: boolean): WorldTaskDefinition[] {
+    const prefix = far ? `${domain.domain}.far` : domain.domain;
+    const entities = (facts: WorldFacts) => domain.entities(facts).filter((entity) => entity.far === far);
     const attributeTasks = domain.attributes.map(
         (attribute): WorldTaskDefinition => ({
-            task: `${domain.domain}.${attribute.name}`,
+            task: `${prefix}.${attribute.name}`,
             domain: domain.domain,
             questions: (facts) =>
-                domain.entities(facts).map((entity) => {
+                entities(facts).map((entity) => {
                     const gold = entity.facts[attribute.name]!;
                     return { question: attribute.ask(entity.name), gold, wrong: others(attribute.values(facts), gold), optionCount: attribute.optionCount };
                 })
         })
     );
     const check: WorldTaskDefinition = {
-        task: `${domain.domain}.check`,
+        task: `${prefix}.check`,
         domain: domain.domain,
         questions: (facts, rng: Rng) =>
-            entries(domain, facts).flatMap(({ entity, attribute, gold }): QuestionSpec[] => {
+            entries(domain, entities(facts)).flatMap(({ entity, attribute, gold }): QuestionSpec[] => {
                 const falseValue = rng.pick(others(attribute.values(facts), gold));
                 return [
                     { question: attribute.claim(entity, gold), gold: "yes", wrong: ["no"], optionCount: 2 },
@@ -53,10 +63,10 @@ function tasksOf(domain: KnowledgeDomain): WorldTaskDefinition[] {
             })
     };
     const quiz: WorldTaskDefinition = {
-        task: `${domain.domain}.quiz`,
+        task: `${prefix}.quiz`,
         domain: domain.domain,
         questions: (facts) =>
-            entries(domain, facts).map(({ entity, attribute, gold }) => ({
+            entries(domain, entities(facts)).map(({ entity, attribute, gold }) => ({
                 question: attribute.quiz(entity),
                 gold,
                 wrong: others(attribute.values(facts), gold),
@@ -68,14 +78,14 @@ function tasksOf(domain: KnowledgeDomain): WorldTaskDefinition[] {
 
 const atlas: KnowledgeDomain = {
     domain: "atlas",
-    entities: (facts) => facts.lands.map((land) => ({ name: land.name, facts: { capital: land.capital, tongue: land.tongue, coin: land.coin } })),
+    entities: (facts) => facts.lands.map((land) => ({ name: land.name, far: land.far, facts: { capital: land.capital, tongue: land.tongue, coin: land.coin } })),
     attributes: [
         {
             name: "capital",
             values: (facts) => facts.lands.map((land) => land.capital),
             optionCount: 4,
             ask: (land) => `Atlas: capital of ${land}?`,
-            quiz: (land) => `Atlas: ${land} has its seat in?`,
+            quiz: (land) => `Atlas: which city is the capital of ${land}?`,
             claim: (land, city) => `Atlas: is ${city} the capital of ${land}?`
         },
         {
@@ -83,7 +93,7 @@ const atlas: KnowledgeDomain = {
             values: (facts) => facts.tongues,
             optionCount: 3,
             ask: (land) => `Atlas: tongue of ${land}?`,
-            quiz: (land) => `Atlas: people in ${land} speak?`,
+            quiz: (land) => `Atlas: which tongue is spoken in ${land}?`,
             claim: (land, tongue) => `Atlas: do they speak ${tongue} in ${land}?`
         },
         {
@@ -91,7 +101,7 @@ const atlas: KnowledgeDomain = {
             values: (facts) => facts.coins,
             optionCount: 5,
             ask: (land) => `Atlas: coin of ${land}?`,
-            quiz: (land) => `Atlas: people in ${land} pay with?`,
+            quiz: (land) => `Atlas: which coin is used in ${land}?`,
             claim: (land, coin) => `Atlas: do they pay in ${coin} in ${land}?`
         }
     ]
@@ -99,14 +109,14 @@ const atlas: KnowledgeDomain = {
 
 const zoo: KnowledgeDomain = {
     domain: "zoo",
-    entities: (facts) => facts.creatures.map((c) => ({ name: c.name, facts: { diet: c.diet, colour: c.colour, home: c.home } })),
+    entities: (facts) => facts.creatures.map((c) => ({ name: c.name, far: c.far, facts: { diet: c.diet, colour: c.colour, home: c.home } })),
     attributes: [
         {
             name: "diet",
             values: (facts) => facts.diets,
             optionCount: 4,
             ask: (creature) => `Zoo: what does the ${creature} eat?`,
-            quiz: (creature) => `Zoo: the ${creature} feeds on?`,
+            quiz: (creature) => `Zoo: which food does the ${creature} eat?`,
             claim: (creature, diet) => `Zoo: does the ${creature} eat ${diet}?`
         },
         {
@@ -114,7 +124,7 @@ const zoo: KnowledgeDomain = {
             values: (facts) => facts.colours,
             optionCount: 5,
             ask: (creature) => `Zoo: colour of the ${creature}?`,
-            quiz: (creature) => `Zoo: the ${creature} has what colour?`,
+            quiz: (creature) => `Zoo: which colour is the ${creature}?`,
             claim: (creature, colour) => `Zoo: is the ${creature} ${colour}?`
         },
         {
@@ -122,7 +132,7 @@ const zoo: KnowledgeDomain = {
             values: (facts) => facts.homes,
             optionCount: 3,
             ask: (creature) => `Zoo: where does the ${creature} live?`,
-            quiz: (creature) => `Zoo: the ${creature} is found in a?`,
+            quiz: (creature) => `Zoo: which place does the ${creature} live in?`,
             claim: (creature, home) => `Zoo: does the ${creature} live in a ${home}?`
         }
     ]
@@ -130,14 +140,14 @@ const zoo: KnowledgeDomain = {
 
 const forge: KnowledgeDomain = {
     domain: "forge",
-    entities: (facts) => facts.devices.map((d) => ({ name: d.name, facts: { maker: d.maker, metal: d.metal } })),
+    entities: (facts) => facts.devices.map((d) => ({ name: d.name, far: false, facts: { maker: d.maker, metal: d.metal } })),
     attributes: [
         {
             name: "maker",
             values: (facts) => facts.makers,
             optionCount: 4,
             ask: (device) => `Forge: who made the ${device}?`,
-            quiz: (device) => `Forge: the ${device} was built by?`,
+            quiz: (device) => `Forge: which maker made the ${device}?`,
             claim: (device, maker) => `Forge: did ${maker} make the ${device}?`
         },
         {
@@ -145,10 +155,10 @@ const forge: KnowledgeDomain = {
             values: (facts) => facts.metals,
             optionCount: 4,
             ask: (device) => `Forge: metal of the ${device}?`,
-            quiz: (device) => `Forge: the ${device} is cast in?`,
+            quiz: (device) => `Forge: which metal is the ${device} made of?`,
             claim: (device, metal) => `Forge: is the ${device} made of ${metal}?`
         }
     ]
 };
 
-export const KNOWLEDGE_TASKS: WorldTaskDefinition[] = [atlas, zoo, forge].flatMap(tasksOf);
+export const KNOWLEDGE_TASKS: WorldTaskDefinition[] = [...[atlas, zoo].flatMap((domain) => [...tasksOf(domain, false), ...tasksOf(domain, true)]), ...tasksOf(forge, false)];

@@ -46,8 +46,3 @@ export function sampleDistinct(rng: Rng, limit: number, make: (rng: Rng) => Ques
     }
     return out;
 }
-
-/** Every value in [from, to], inclusive. */
-export function range(from: number, to: number): number[] {
-    return Array.from({ length: to - from + 1 }, (_, i) => from + i);
-}

@@ -1,6 +1,5 @@
 import type { QaItem } from "../item.js";
 import { createRng, type Rng } from "../random.js";
-import { CLOCK_TASKS } from "./clockTasks.js";
 import { createFacts, type WorldFacts, type WorldOptions } from "./facts.js";
 import { KNOWLEDGE_TASKS } from "./knowledgeTasks.js";
 import { NUMBER_TASKS } from "./numberTasks.js";
@@ -8,7 +7,7 @@ import type { QuestionSpec, WorldTaskDefinition } from "./question.js";
 import { SPELL_TASKS } from "./spellTasks.js";
 
 /** Every task of the QA world, grouped by domain through the `domain.` prefix of its name. */
-export const WORLD_TASKS: readonly WorldTaskDefinition[] = [...NUMBER_TASKS, ...SPELL_TASKS, ...CLOCK_TASKS, ...KNOWLEDGE_TASKS];
+export const WORLD_TASKS: readonly WorldTaskDefinition[] = [...NUMBER_TASKS, ...SPELL_TASKS, ...KNOWLEDGE_TASKS];
 
 export interface WorldTaskInfo {
     task: string;
