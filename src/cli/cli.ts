@@ -10,6 +10,7 @@ import { registerPretrainCommand } from "./commands/pretrainCommand.js";
 import { registerScoreCommand } from "./commands/scoreCommand.js";
 import { registerEvalCommand } from "./commands/evalCommand.js";
 import { registerExportPeftCommand } from "./commands/exportPeftCommand.js";
+import { registerWorkerCommand } from "./commands/workerCommand.js";
 import { errorLine } from "./errorLine.js";
 
 /** Builds the `crayon` program: one register function per subcommand file. */
@@ -29,6 +30,7 @@ export function createProgram(): Command {
     registerScoreCommand(program);
     registerEvalCommand(program);
     registerExportPeftCommand(program);
+    registerWorkerCommand(program);
     checkRequiredOptionsLast(program);
     return program;
 }

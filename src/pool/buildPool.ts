@@ -3,24 +3,24 @@ import path from "node:path";
 import { CrayonError } from "../errors.js";
 import type { QaItem } from "../data/item.js";
 import { hashString } from "../data/random.js";
-import type { LlamaModel } from "node-llama-cpp";
-import { loadLlamaModel, type LoadedLlamaModel } from "../model/modelFile.js";
+import { writeFileAtomic } from "../fs/atomicWrite.js";
+import { loadLlamaModel } from "../model/modelFile.js";
 import { disposeWeights } from "../model/weights.js";
 import { ItemEncoder } from "../runtime/encode.js";
 import { LlamaRuntime } from "../runtime/llama.js";
 import { setupEngine } from "../train/engine/backend.js";
 import { crayonVersion } from "../version.js";
 import type { CreateLoraOptimization } from "./adapterTrainer.js";
-import { describeClusters, countBy, type ClusterReport } from "./clusterReport.js";
-import { splitHeldOut, trainClusterAdapter, type ClusterTrainingSpec, type TrainingTick } from "./clusterTraining.js";
+import { poolName, trainPoolAdapter, type ClusterJob } from "./clusterAdapter.js";
+import { describeClusters, type ClusterReport } from "./clusterReport.js";
+import type { ClusterTrainingSpec, TrainingTick } from "./clusterTraining.js";
 import type { Pooling } from "./embed.js";
 import { embedItemsCached } from "./embeddingCache.js";
 import { fingerprintBaseModel, sha256File } from "./fingerprint.js";
-import { answerMetrics } from "./heldOutLoss.js";
 import { createHiddenStateEmbedder } from "./hiddenStateEmbedder.js";
 import { clusterSizes, kMeans } from "./kmeans.js";
 import { fingerprintMismatch } from "./loadPool.js";
-import { POOL_FORMAT_VERSION, type HeldOutTaskAccuracy, type PoolAdapter, type PoolBuildSettings, type PoolManifest } from "./manifest.js";
+import { POOL_FORMAT_VERSION, type PoolAdapter, type PoolBuildSettings, type PoolManifest } from "./manifest.js";
 import { adapterFile, adapterId, cacheDir, checkpointDir, readManifest, removeStaleTemporaries, writeManifest } from "./poolFiles.js";
 import { chooseClusterCount, silhouetteScore } from "./silhouette.js";
 import { dot } from "./vectors.js";
@@ -42,8 +42,16 @@ export interface BuildPoolOptions extends Omit<ClusterTrainingSpec, "steps"> {
     validationShare: number;
     pooling: Pooling;
     createOptimization: CreateLoraOptimization;
+    /** train the missing adapters elsewhere (workers of a queue) instead of here, one after another */
+    remote?: RemoteTraining;
     events?: BuildPoolEvents;
 }
+
+/**
+ * Trains the clusters' adapters somewhere else and hands each finished one to `save` with its GGUF file's
+ * bytes, whose sha256 `save`'s caller has checked against the record.
+ */
+export type RemoteTraining = (jobs: ClusterJob[], save: (adapter: PoolAdapter, gguf: Uint8Array) => Promise<void>) => Promise<void>;
 
 export interface BuildPoolEvents {
     onEmbedding?: (done: number, total: number) => void;
@@ -59,7 +67,8 @@ export interface BuildPoolEvents {
  * `crayon build-pool`: embed the items with the base model, cluster them, and train one LoRA per cluster.
  * Restartable at any point: the manifest is rewritten (atomically) after each finished adapter and lists
  * only complete, verified files; re-running the same build keeps those and continues the interrupted
- * adapter from its newest checkpoint.
+ * adapter from its newest checkpoint. The adapters are trained here, or by `options.remote`'s workers from
+ * the same `ClusterJob`s with the same code (`trainPoolAdapter`).
  */
 export async function buildPool(options: BuildPoolOptions): Promise<PoolManifest> {
     const { outDir, events = {} } = options;
@@ -99,12 +108,30 @@ export async function buildPool(options: BuildPoolOptions): Promise<PoolManifest
             }
         }
         manifest.adapters = kept;
+        const jobs: ClusterJob[] = [];
         for (let cluster = 0; cluster < centroids.length; cluster++) {
             if (manifest.adapters.some((a) => a.cluster === cluster)) continue;
-            const members = options.items.filter((_, i) => assignment[i] === cluster);
-            manifest.adapters.push(await buildAdapter(options, { cluster, members, count: centroids.length, base, runtime, model, encoder }));
+            jobs.push({ poolName: poolName(outDir), baseModel, settings, cluster, members: options.items.filter((_, i) => assignment[i] === cluster) });
+        }
+        const save = async (adapter: PoolAdapter, gguf?: Uint8Array): Promise<void> => {
+            if (gguf !== undefined) writeFileAtomic(path.join(outDir, adapter.file), [gguf]);
+            manifest.adapters.push(adapter);
             manifest.adapters.sort((a, b) => a.cluster - b.cluster);
             await writeManifest(outDir, manifest);
+            events.onAdapterDone?.(adapter);
+        };
+        if (options.remote !== undefined) {
+            await options.remote(jobs, save);
+        } else {
+            for (const job of jobs) {
+                const id = adapterId(job.cluster);
+                const adapter = await trainPoolAdapter({ base, runtime, model, encoder }, job, { adapterPath: path.join(outDir, adapterFile(id)), checkpoints: checkpointDir(outDir, id) }, {
+                    createOptimization: options.createOptimization,
+                    onStart: (startStep, totalSteps) => events.onAdapterStart?.({ id, index: job.cluster, count: centroids.length, totalSteps, startStep }),
+                    onTick: (tick) => events.onTick?.(id, tick)
+                });
+                await save(adapter);
+            }
         }
         await rm(path.join(outDir, "checkpoints"), { recursive: true, force: true });
         await model.dispose();
@@ -173,7 +200,7 @@ async function clusterInto(options: BuildPoolOptions, vectors: Float32Array[], f
     return {
         format: "crayon-pool",
         formatVersion: POOL_FORMAT_VERSION,
-        name: path.basename(path.resolve(options.outDir)),
+        name: poolName(options.outDir),
         createdWith: { crayon: crayonVersion() },
         baseModel: fixed.baseModel,
         embedder: fixed.spec,
@@ -183,70 +210,4 @@ async function clusterInto(options: BuildPoolOptions, vectors: Float32Array[], f
         build: fixed.settings,
         adapters: []
     };
-}
-
-async function buildAdapter(
-    options: BuildPoolOptions,
-    ctx: { cluster: number; members: QaItem[]; count: number; base: LoadedLlamaModel; runtime: LlamaRuntime; model: LlamaModel; encoder: ItemEncoder }
-): Promise<PoolAdapter> {
-    const { cluster, members, runtime, model, encoder } = ctx;
-    const id = adapterId(cluster);
-    const file = adapterFile(id);
-    const adapterPath = path.join(options.outDir, file);
-    const { train: trainAndValidation, heldOut } = splitHeldOut(members, options.heldOutShare, options.seed + cluster);
-    const { train, heldOut: validation } = splitHeldOut(trainAndValidation, options.validationShare, `validation:${options.seed + cluster}`);
-    const steps = options.steps ?? Math.max(1, Math.ceil((options.epochs! * train.length) / options.batchSize));
-    const spec: ClusterTrainingSpec = { ...options, steps, seed: options.seed * 1000 + cluster };
-    const result = await trainClusterAdapter({
-        base: ctx.base,
-        encoder,
-        items: train,
-        validation,
-        spec,
-        createOptimization: options.createOptimization,
-        checkpoints: checkpointDir(options.outDir, id),
-        adapterPath,
-        name: `${path.basename(path.resolve(options.outDir))}-${id}`,
-        onStart: (startStep) => options.events?.onAdapterStart?.({ id, index: cluster, count: ctx.count, totalSteps: steps, startStep }),
-        onTick: (tick) => options.events?.onTick?.(id, tick)
-    });
-    const heldOutMetrics = async () => {
-        const base = await answerMetrics(runtime, model, encoder, heldOut);
-        const adapted = await answerMetrics(runtime, model, encoder, heldOut, [{ path: adapterPath, scale: 1 }]);
-        const heldOutByTask: HeldOutTaskAccuracy[] = Object.entries(countBy(heldOut, (item) => item.task))
-            .sort(([, a], [, b]) => b - a)
-            .map(([task, items]) => {
-                const share = (correct: boolean[]) => correct.filter((right, i) => right && heldOut[i]!.task === task).length / items;
-                return { task, items, accuracyBase: share(base.correct), accuracyAdapter: share(adapted.correct) };
-            });
-        return { heldOutLossBase: base.loss, heldOutLossAdapter: adapted.loss, heldOutAccuracyBase: base.accuracy, heldOutAccuracyAdapter: adapted.accuracy, heldOutByTask };
-    };
-    const heldOutScores = heldOut.length === 0 ? {} : await heldOutMetrics();
-    const adapter: PoolAdapter = {
-        id,
-        file,
-        sha256: await sha256File(adapterPath),
-        rank: options.rank,
-        alpha: options.alpha,
-        targets: options.targets,
-        cluster,
-        clusterSize: train.length,
-        tasks: countBy(train, (item) => item.task),
-        sources: countBy(train, (item) => item.source),
-        training: {
-            steps,
-            lossCurve: result.lossCurve,
-            lossEvery: result.lossEvery,
-            validationCurve: result.validationCurve,
-            validationEvery: result.validationEvery,
-            validationItems: validation.length,
-            keptStep: result.keptStep,
-            ...heldOutScores,
-            heldOutItems: heldOut.length,
-            tokensPerSecond: result.tokensPerSecond,
-            seconds: result.seconds
-        }
-    };
-    options.events?.onAdapterDone?.(adapter);
-    return adapter;
 }

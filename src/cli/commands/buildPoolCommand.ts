@@ -10,8 +10,11 @@ import { importAdapters } from "../../pool/importAdapters.js";
 import { importPeftPool } from "../../interop/importPeftPool.js";
 import { createLoraOptimization } from "../../pool/loraOptimization.js";
 import type { PoolManifest } from "../../pool/manifest.js";
+import { queueTraining, type QueueTrainingEvents } from "../../pool/queue/queueTraining.js";
+import { parseRedisUrl } from "../../pool/queue/redisConnection.js";
 import { projectRoot } from "../../version.js";
 import { inputFileOption, integerOption, outputFolderOption, positiveNumberOption } from "../optionValues.js";
+import { QueueProgress } from "../queueProgress.js";
 import { TRAINING_BAR_OPTIONS } from "../trainingProgress.js";
 import { textTable } from "../../ui/textTable.js";
 
@@ -38,6 +41,8 @@ interface BuildPoolCommandOptions {
     adapterData?: string[];
     fromPeft?: string[];
     base?: string;
+    queue?: string;
+    attempts: string;
 }
 
 /** What an import from existing adapters reads; every other option is about clustering and training. */
@@ -92,6 +97,8 @@ export function registerBuildPoolCommand(program: Command): void {
         .option("--validation <share>", "share of the rest kept out of training to choose the step whose adapter is written (0: the last step)", "0.1")
         .option("--no-rotate-choices", "train each item in its one option order only, not in every rotation of its options")
         .option("--out <dir>", "pool folder", path.join(projectRoot, "pools", "world"))
+        .option("--queue <url>", "train the adapters on `crayon worker`s through the Redis at url (redis://[:password@]host[:port][/db], rediss://… for TLS) instead of here")
+        .option("--attempts <n>", "with --queue: tries of each adapter's job before the build gives it up", "3")
         .option("--from-adapters <files...>", "assemble the pool from existing GGUF LoRA adapters for --model instead of training: one cluster each")
         .option("--adapter-data <files...>", "with --from-adapters: one examples file per adapter, in the same order (.jsonl or .csv: the data it was trained on, or a few examples of its task); its centroid is their mean embedding")
         .option("--from-peft <dirs...>", "assemble the pool from PEFT LoRA folders (adapter_config.json + adapter_model.safetensors) trained for the Hugging Face form of --base: one cluster each, with --adapter-data as for --from-adapters")
@@ -122,6 +129,7 @@ export function registerBuildPoolCommand(program: Command): void {
             const benchmark = await loadBenchmark(options.benchmark, { dataDir: options.dataDir });
             checkClusterCount(clusters === "auto" ? (autoRange?.[0] ?? 2) : clusters, benchmark.pool.length, options.benchmark);
             const progress = new PoolProgress();
+            const remote = options.queue === undefined ? undefined : queueTraining({ redis: parseRedisUrl(options.queue, "--queue"), attempts: integerOption(options.attempts, "--attempts", 1), events: progress.queueEvents() });
             // a build is restartable at any point (see buildPool): say how, rather than end silently with 130
             const interrupt = (signal: NodeJS.Signals): void => {
                 progress.stop();
@@ -143,6 +151,7 @@ export function registerBuildPoolCommand(program: Command): void {
                     validationShare,
                     rotateChoices: options.rotateChoices,
                     createOptimization: createLoraOptimization,
+                    remote,
                     events: progress.events()
                 });
                 progress.stop();
@@ -215,6 +224,11 @@ class PoolProgress {
                 this.bars.log(`${adapter.id}: ${adapter.clusterSize} items, ${steps} steps${keptStep === undefined || keptStep === steps ? "" : ` (kept step ${keptStep})`}${heldOut}\n`);
             }
         };
+    }
+
+    /** a queued build's jobs, drawn among these bars */
+    queueEvents(): QueueTrainingEvents {
+        return new QueueProgress(this.bars).events();
     }
 
     stop(): void {
