@@ -5,7 +5,7 @@ import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GgufKey, LORA_TARGETS, type LoraTarget } from "../../src/gguf/constants.js";
-import { readGguf, readTensorF32 } from "../../src/gguf/reader.js";
+import { metadataString, readGguf, readTensorF32 } from "../../src/gguf/reader.js";
 import { HF_TARGET_MODULES, PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, peftTensorName } from "../../src/interop/hfLayout.js";
 import { importPeftAdapter } from "../../src/interop/importPeft.js";
 import { projectionShape } from "../../src/interop/llamaShapes.js";
@@ -187,6 +187,6 @@ describe("crayon build-pool --from-peft", () => {
 
     it("gives the GGUF adapter the name saved in the safetensors metadata, else the folder's", async () => {
         const imported = await readGguf(importPeftAdapter(peftFolder("named"), await readGguf(modelPath), path.join(dir, "named.gguf")).path);
-        expect(imported.metadata.get(GgufKey.general.name)?.value).toBe("named");
+        expect(metadataString(imported, GgufKey.general.name)).toBe("named");
     });
 });

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { LlamaModel } from "node-llama-cpp";
+import type { LlamaModel, Token } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GgmlType, blockTensorName, loraBTensorName, loraTargetTensorKind, type LoraTarget } from "../../src/gguf/constants.js";
 import { readGguf, readTensorF32 } from "../../src/gguf/reader.js";
@@ -55,7 +55,7 @@ afterAll(async () => {
 async function llamaCppLogits(adapters: AdapterRef[]): Promise<Float32Array[]> {
     const context = await runtime.createContext(llamaModel, { adapters });
     try {
-        return await logitsAt(context, tokens, tokens.map((_, i) => i));
+        return await logitsAt(context, tokens as Token[], tokens.map((_, i) => i));
     } finally {
         await context.dispose();
     }
