@@ -118,8 +118,8 @@ function factorPairs(weights: SafetensorsFile, blockCount: number, baseFile: str
     for (const tensor of weights.tensors) {
         const { name } = tensor;
         const parsed = parsePeftFactorName(name);
-        if (parsed === undefined || !("target" in parsed)) refuseTensor(name, parsed?.module, fail);
-        const { layer, target, factor, moduleName } = parsed as Exclude<typeof parsed, { module: string } | undefined>;
+        if (parsed === undefined || !("target" in parsed)) return refuseTensor(name, parsed?.module, fail);
+        const { layer, target, factor, moduleName } = parsed;
         if (layer >= blockCount) fail(`tensor ${name} adapts layer ${layer}, but the base model ${baseFile} has ${blockCount} layers`, "was the adapter trained for another base model?");
         const key = `${layer}.${target}`;
         const pair = pairs.get(key) ?? { layer, target, moduleName };

@@ -1,19 +1,14 @@
 import { GgufError } from "../gguf/errors.js";
 import type { GgufFile } from "../gguf/types.js";
 import { validateLlamaModel } from "../gguf/validate.js";
-import type { LoraTarget } from "../gguf/constants.js";
+import { loraTargetTensorKind, type LoraTarget } from "../gguf/constants.js";
 import type { LlamaHparams } from "../model/hparams.js";
+import { blockMatrices } from "../model/weights.js";
 
-/** [in, out] of each projection of a llama with these hyper-parameters. */
+/** [in, out] of a projection of a llama with these hyper-parameters. */
 export function projectionShape(hp: LlamaHparams, target: LoraTarget): { inDim: number; outDim: number } {
-    const d = hp.embeddingLength;
-    const qOut = hp.headCount * hp.headDim;
-    const kvOut = hp.headCountKv * hp.headDim;
-    const ff = hp.feedForwardLength;
-    const shapes: Record<LoraTarget, [number, number]> = {
-        q: [d, qOut], k: [d, kvOut], v: [d, kvOut], o: [qOut, d], gate: [d, ff], up: [d, ff], down: [ff, d]
-    };
-    const [inDim, outDim] = shapes[target];
+    const kind = loraTargetTensorKind(target);
+    const { inDim, outDim } = blockMatrices(hp).find((matrix) => matrix.kind === kind)!;
     return { inDim, outDim };
 }
 
