@@ -25,7 +25,7 @@ export interface BlendCoverage {
 export function blendCoverage(adapterIds: readonly string[], similarities: readonly number[], weights: readonly number[]): BlendCoverage {
     let best = 0;
     for (let i = 1; i < similarities.length; i++) if (similarities[i]! > similarities[best]!) best = i;
-    const entropy = -weights.reduce((sum, w) => (w > 0 ? sum + w * Math.log(w) : sum), 0);
+    const entropy = weights.reduce((sum, w) => (w > 0 ? sum - w * Math.log(w) : sum), 0);
     return {
         bestAdapter: adapterIds[best]!,
         bestSimilarity: similarities[best]!,

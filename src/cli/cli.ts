@@ -56,6 +56,8 @@ function checkRequiredOptionsLast(program: Command): void {
 /** Runs one command: any failure becomes one line on stderr and a non-zero exit, never a stack trace. */
 export async function runCli(argv: string[]): Promise<void> {
     const program = createProgram().exitOverride();
+    // a subcommand's parse errors too are thrown, not ended with process.exit, so they reach the one report
+    for (const command of program.commands) command.exitOverride();
     try {
         await program.parseAsync(argv);
     } catch (error) {

@@ -2,6 +2,8 @@ import { randomBytes } from "node:crypto";
 import { rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { CrayonError } from "../errors.js";
+import { readGguf } from "../gguf/reader.js";
+import { validateLlamaModel, validateLoraAdapter } from "../gguf/validate.js";
 
 /** Option values typed on the command line, checked with a one-line error that names the option. */
 
@@ -51,6 +53,18 @@ export async function inputFileOption(file: string, option: string): Promise<str
     return file;
 }
 
+/** A llama GGUF model, read and validated before any runtime starts: a damaged file is one line at once. */
+export async function modelFileOption(file: string, option: string): Promise<string> {
+    validateLlamaModel(await readGguf(await inputFileOption(file, option)));
+    return file;
+}
+
+/** A LoRA adapter for the model `modelPath`, validated against it before any runtime starts. */
+export async function adapterFileOption(file: string, option: string, modelPath: string): Promise<string> {
+    validateLoraAdapter(await readGguf(await inputFileOption(file, option)), await readGguf(modelPath));
+    return file;
+}
+
 /**
  * A folder the command will write into (created if missing), checked before any long work: every existing
  * part of the path is a folder, and a probe file can be created in the deepest existing one. Nothing is left behind.
@@ -78,9 +92,16 @@ export async function outputFolderOption(dir: string, option: string): Promise<s
     return dir;
 }
 
-/** A file the command will write (atomically, beside it): not a folder, and its folder writable. */
-export async function outputFileOption(file: string, option: string): Promise<string> {
+/**
+ * A file the command will write (atomically, beside it): not a folder, and its folder writable — and
+ * existing, unless the command creates it (`createsFolder`).
+ */
+export async function outputFileOption(file: string, option: string, { createsFolder = false }: { createsFolder?: boolean } = {}): Promise<string> {
     if ((await stat(file).catch(() => undefined))?.isDirectory()) throw new CrayonError(`${option}: ${file} is a folder; give a file name`);
-    await outputFolderOption(path.dirname(path.resolve(file)), option);
+    const folder = path.dirname(path.resolve(file));
+    if (!createsFolder && !((await stat(folder).catch(() => undefined))?.isDirectory() ?? false)) {
+        throw new CrayonError(`${option}: the folder ${folder} does not exist; create it or choose another path for ${path.basename(file)}`);
+    }
+    await outputFolderOption(folder, option);
     return file;
 }

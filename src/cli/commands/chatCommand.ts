@@ -4,6 +4,8 @@ import type { Command } from "commander";
 import { render } from "ink";
 import { createElement } from "react";
 import { blendAdapters } from "../../blend/blendAdapters.js";
+import { loadUserExamples } from "../../data/loaders/userExamples.js";
+import { CrayonError } from "../../errors.js";
 import { formatPrompt, SCORING_MODES } from "../../data/prompt.js";
 import { readGguf } from "../../gguf/reader.js";
 import { blendCoverage, coverageLine, coverageWarning } from "../../blend/coverage.js";
@@ -19,7 +21,7 @@ import { ChatApp } from "../../ui/ChatApp.js";
 import { CHAT_HELP, ChatSession } from "../../ui/chatSession.js";
 import { runLineChat } from "../../ui/lineChat.js";
 import { projectRoot } from "../../version.js";
-import { choiceOption, inputFileOption, integerOption, numberInRangeOption, positiveNumberOption, urlOption } from "../optionValues.js";
+import { adapterFileOption, choiceOption, inputFileOption, integerOption, modelFileOption, numberInRangeOption, positiveNumberOption, urlOption } from "../optionValues.js";
 
 /** The embedded device model, used when `--model` is not given. */
 export const DEFAULT_DEVICE_MODEL = path.join(projectRoot, "models", "device.gguf");
@@ -76,9 +78,11 @@ export function registerChatCommand(program: Command): void {
             const confidenceThreshold = options.threshold === undefined ? undefined : numberInRangeOption(options.threshold, "--threshold", 0, 1);
             const scopeThreshold = options.scopeThreshold === undefined ? undefined : numberInRangeOption(options.scopeThreshold, "--scope-threshold", -1, 1);
             const serverShare = numberInRangeOption(options.serverShare, "--server-share", 0, 1);
-            await inputFileOption(options.model, "--model");
-            if (options.adapter !== undefined) await inputFileOption(options.adapter, "--adapter");
-            if (options.examples !== undefined) await inputFileOption(options.examples, "--examples");
+            await modelFileOption(options.model, "--model");
+            if (options.adapter !== undefined) await adapterFileOption(options.adapter, "--adapter", options.model);
+            if (options.examples !== undefined && (await loadUserExamples(await inputFileOption(options.examples, "--examples"))).length === 0) {
+                throw new CrayonError(`${options.examples}: no examples; write one question with its choices and answer per line`);
+            }
             const runtime = await LlamaRuntime.create({ threads });
             const cache = new ModelCache(runtime);
             let embedder: Embedder | undefined;

@@ -60,7 +60,7 @@ export function registerPretrainCommand(program: Command): void {
             }
             // not models/<config>.gguf by default: replacing a shipped model would break the shipped pool's fingerprint
             const out = options.out ?? path.join(workDir, `${label}.gguf`);
-            await outputFileOption(out, "--out");
+            await outputFileOption(out, "--out", { createsFolder: true });
             const exit = ensureRealExit(`pretrain ${config.name}`);
             // SIGINT/SIGTERM: finish the step, checkpoint, and leave a run that --resume continues
             let stopSignal: NodeJS.Signals | null = null;

@@ -13,7 +13,7 @@ import { LlamaRuntime } from "../../runtime/llama.js";
 import { ItemScorer } from "../../runtime/scoring.js";
 import { pooledAccuracy, taskAccuracy, type TaskAccuracy } from "../../runtime/taskAccuracy.js";
 import { pretrainCorpus } from "../../train/pretrainer.js";
-import { choiceOption, inputFileOption, integerOption } from "../optionValues.js";
+import { adapterFileOption, choiceOption, inputFileOption, integerOption, modelFileOption } from "../optionValues.js";
 import { DEFAULT_DEVICE_MODEL, DEFAULT_POOL } from "./blendCommand.js";
 import { textTable } from "../../ui/textTable.js";
 
@@ -111,8 +111,8 @@ export function registerScoreCommand(program: Command): void {
         .action(async (options: ScoreCommandOptions) => {
             const set = choiceOption(options.items, ITEM_SETS, "--items");
             const threads = integerOption(options.threads, "--threads", 1);
-            await inputFileOption(options.model, "--model");
-            if (options.adapter !== undefined) await inputFileOption(options.adapter, "--adapter");
+            await modelFileOption(options.model, "--model");
+            if (options.adapter !== undefined) await adapterFileOption(options.adapter, "--adapter", options.model);
             const scoring = options.scoring === undefined ? undefined : choiceOption(options.scoring, SCORING_MODES, "--scoring");
             if (options.test !== undefined) {
                 await scoreTestFile(options, options.test, scoring, threads);

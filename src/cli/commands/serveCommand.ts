@@ -5,7 +5,7 @@ import { defaultLlamaThreads, LlamaRuntime } from "../../runtime/llama.js";
 import { checkListenAddress } from "../../runtime/server/listenAddress.js";
 import { startOpenAiServer } from "../../runtime/server/openaiServer.js";
 import { formatRequestLog } from "../../runtime/server/requestLog.js";
-import { inputFileOption, integerOption } from "../optionValues.js";
+import { integerOption, modelFileOption } from "../optionValues.js";
 import { projectRoot } from "../../version.js";
 
 /** The embedded server model, used when `--model` is not given. */
@@ -44,7 +44,7 @@ export function registerServeCommand(program: Command): void {
             const requestedContext = options.contextSize === undefined ? undefined : integerOption(options.contextSize, "--context-size", 1);
             const maxBodyBytes = integerOption(options.maxBody, "--max-body", 1);
             const maxPending = integerOption(options.maxPending, "--max-pending", 1);
-            await inputFileOption(options.model, "--model");
+            await modelFileOption(options.model, "--model");
             await checkListenAddress(options.host, port);
             const runtime = await LlamaRuntime.create({ threads });
             try {
