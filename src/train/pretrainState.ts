@@ -10,7 +10,7 @@ import { disposeWeights, weightsFromGguf, type LlamaWeights } from "../model/wei
 import { loadLatestCheckpoint, type Checkpoint } from "./checkpoint.js";
 import { setupEngine } from "./engine/backend.js";
 import type { PretrainConfig } from "./pretrainConfig.js";
-import { AdamW } from "./adamw.js";
+import { AdamW, type AdamWConfig } from "./adamw.js";
 import { disposeTrainable, fullTrainable, type TrainableModel } from "./trainStep.js";
 import { restoreTrainingState } from "./trainingState.js";
 
@@ -26,11 +26,16 @@ export const pretrainPaths = (workDir: string) => ({ init: path.join(workDir, "i
 
 /** The optimizer a configuration trains with: AdamW, warm-up then cosine decay to the floor rate. */
 export function pretrainOptimizer(model: TrainableModel, config: PretrainConfig): AdamW {
-    return new AdamW(model.variables, {
+    return new AdamW(model.variables, pretrainAdamWConfig(config));
+}
+
+/** The AdamW settings of a configuration (the ggml engine applies the same ones). */
+export function pretrainAdamWConfig(config: PretrainConfig): Partial<AdamWConfig> & Pick<AdamWConfig, "schedule"> {
+    return {
         schedule: { peak: config.learningRate, floor: config.minLearningRate, warmupSteps: config.warmupSteps, totalSteps: config.steps },
         weightDecay: config.weightDecay,
         maxGradNorm: config.clipNorm
-    });
+    };
 }
 
 /** The newest checkpoint in a work folder, refused when another configuration made it. */

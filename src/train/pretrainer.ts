@@ -15,13 +15,14 @@ import { LlamaRuntime } from "../runtime/llama.js";
 import { learnSpmPieces } from "../tokenizer/learnPieces.js";
 import { SPM_SPACE } from "../tokenizer/spmVocab.js";
 import { saveCheckpoint } from "./checkpoint.js";
-import { exportPretrainedModel, loadPretrainCheckpoint, pretrainOptimizer, pretrainPaths, type PretrainCheckpointMeta } from "./pretrainState.js";
+import { exportPretrainedModel, loadPretrainCheckpoint, pretrainAdamWConfig, pretrainOptimizer, pretrainPaths, type PretrainCheckpointMeta } from "./pretrainState.js";
 import type { PretrainConfig } from "./pretrainConfig.js";
 import { clozeSequence, fittingSeqLen, itemSequence, packBatch, type TokenBatch, type TrainingSequence } from "./sequences.js";
 import { setupEngine } from "./engine/backend.js";
 import { engineMemoryLimit, parameterCount, planBatch } from "./engine/memoryGuard.js";
-import { disposeTrainable, fullTrainable, splitBatch, trainStep } from "./trainStep.js";
-import { restoreTrainingState, trainingStateArrays } from "./trainingState.js";
+import { chooseTrainingEngine, ggmlThreads, type TrainingEngine } from "./ggml/engineChoice.js";
+import { openTrainingSteps } from "./ggml/fullTraining.js";
+import { disposeTrainable, fullTrainable, splitBatch } from "./trainStep.js";
 import type { TrainingTick } from "../cli/trainingProgress.js";
 
 export interface PretrainRun {
@@ -31,6 +32,8 @@ export interface PretrainRun {
     workDir: string;
     /** continue from the newest checkpoint in workDir */
     resume: boolean;
+    /** the training engine; default: chooseTrainingEngine's rule (ggml/engineChoice.ts) */
+    engine?: TrainingEngine;
     /** stop (after checkpointing) once this step is reached — lets tests interrupt a run */
     stopAtStep?: number;
     /** polled after every step: true stops the run after a checkpoint (e.g. on SIGINT) */
@@ -128,6 +131,7 @@ export async function pretrain(config: PretrainConfig, run: PretrainRun): Promis
         throw new CrayonError(`config ${config.name}: promptLossWeight ${weight} needs lossOn "answer" and a value in [0, 1]`);
     }
 
+    const engineName = run.engine ?? (await chooseTrainingEngine(undefined)).engine;
     const info = await setupEngine();
     await mkdir(run.workDir, { recursive: true });
     const { init: initPath, checkpoints: checkpointDir } = pretrainPaths(run.workDir);
@@ -163,12 +167,13 @@ export async function pretrain(config: PretrainConfig, run: PretrainRun): Promis
     const plan = planBatch({ hp, mode: "full", seqLen, batchSize: config.batchSize }, engineMemoryLimit(info));
     const model = fullTrainable(hp, await weightsFromGguf(initFile, hp));
     const optimizer = pretrainOptimizer(model, config);
+    const engine = await openTrainingSteps(engineName, model, optimizer, () => ({ modelPath: initPath, lora: null, optimizer: pretrainAdamWConfig(config), threads: ggmlThreads() }));
     try {
         let startStep = 0;
         let lossHistory: number[] = [];
         let trainingTokens = 0;
         if (checkpoint) {
-            restoreTrainingState(optimizer, checkpoint.arrays, checkpointDir);
+            await engine.restore(checkpoint.arrays, checkpointDir);
             startStep = checkpoint.step;
             lossHistory = checkpoint.meta.lossHistory;
             trainingTokens = checkpoint.meta.trainingTokens;
@@ -191,9 +196,11 @@ export async function pretrain(config: PretrainConfig, run: PretrainRun): Promis
         const started = performance.now();
         let tokensSinceStart = 0;
         let lastStep = Math.min(config.steps, run.stopAtStep ?? config.steps);
+        let checkpointStep = startStep;
+        engine.setCrashHint(() => (checkpointStep > 0 ? `the checkpoint at step ${checkpointStep} in ${checkpointDir} is intact: continue with --resume` : "no checkpoint was written yet"));
         for (let step = startStep; step < lastStep; step++) {
             const batch = batchAt(step);
-            const { loss } = trainStep(model, optimizer, splitBatch(batch, plan.microBatch));
+            const { loss } = await engine.step(splitBatch(batch, plan.microBatch), step + 1);
             lossHistory.push(loss);
             trainingTokens += batch.scoredTokens;
             tokensSinceStart += batch.batchSize * batch.seqLen;
@@ -205,14 +212,17 @@ export async function pretrain(config: PretrainConfig, run: PretrainRun): Promis
                 await saveCheckpoint<PretrainCheckpointMeta>(checkpointDir, {
                     step: done,
                     meta: { config, lossHistory, trainingTokens },
-                    arrays: trainingStateArrays(optimizer)
+                    arrays: await engine.state()
                 });
+                checkpointStep = done;
             }
         }
         const finished = lastStep === config.steps;
+        if (finished) await engine.syncModel();
         if (finished) await exportPretrainedModel(run.out, { hp, weights: model.weights, initFile, name: config.name, matrixType: config.matrixType });
         return { finished, steps: lastStep, trainingTokens, finalLoss: lossHistory.at(-1) ?? Number.NaN, hp };
     } finally {
+        engine.dispose();
         disposeTrainable(model);
         disposeWeights(model.weights);
     }

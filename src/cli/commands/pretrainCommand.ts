@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { CrayonError } from "../../errors.js";
 import { ensureRealExit } from "../../train/engine/memoryGuard.js";
 import type { PretrainConfig } from "../../train/pretrainConfig.js";
+import { chooseTrainingEngine, TRAINING_ENGINES } from "../../train/ggml/engineChoice.js";
 import { pretrain } from "../../train/pretrainer.js";
 import { exportLatestCheckpoint } from "../../train/pretrainState.js";
 import { SHIPPED_MODELS } from "../../train/shippedModels.js";
@@ -18,6 +19,7 @@ interface PretrainCommandOptions {
     resume: boolean;
     steps?: string;
     exportCheckpoint: boolean;
+    engine?: string;
 }
 
 const isShipped = (name: string): name is keyof typeof SHIPPED_MODELS => Object.hasOwn(SHIPPED_MODELS, name);
@@ -47,6 +49,7 @@ export function registerPretrainCommand(program: Command): void {
         .option("--work-dir <dir>", "initial model and checkpoints (default .checkpoints/pretrain/<config name>)")
         .option("--resume", "continue from the newest checkpoint in the work folder", false)
         .option("--steps <N>", "override the number of optimizer steps")
+        .option("--engine <name>", `training engine, one of ${TRAINING_ENGINES.join(", ")} (default: CRAYON_ENGINE, else ggml on a GPU build, tfjs-node where installed, ggml where it passes its self-check, else wasm; a shipped configuration keeps the TensorFlow.js engine it was made with)`)
         .option("--export-checkpoint", "do not train: write the newest checkpoint as a GGUF (default <work-dir>/<name>-step-<N>.gguf), to score a run under way", false)
         .action(async (options: PretrainCommandOptions) => {
             const base = await readConfig(options.config);
@@ -61,6 +64,10 @@ export function registerPretrainCommand(program: Command): void {
             // not models/<config>.gguf by default: replacing a shipped model would break the shipped pool's fingerprint
             const out = options.out ?? path.join(workDir, `${label}.gguf`);
             await outputFileOption(out, "--out", { createsFolder: true });
+            // a shipped model is reproduced on the engine that made it unless another is asked for
+            const keepsTfjs = isShipped(options.config) && options.engine === undefined && !process.env["CRAYON_ENGINE"];
+            const engine = keepsTfjs ? undefined : await chooseTrainingEngine(options.engine);
+            if (engine !== undefined) process.stderr.write(`${engine.line}\n`);
             const exit = ensureRealExit(`pretrain ${config.name}`);
             // SIGINT/SIGTERM: finish the step, checkpoint, and leave a run that --resume continues
             let stopSignal: NodeJS.Signals | null = null;
@@ -74,6 +81,7 @@ export function registerPretrainCommand(program: Command): void {
                 out,
                 workDir,
                 resume: options.resume,
+                engine: engine?.engine,
                 onStart: (info) => {
                     process.stderr.write(
                         `${config.name}: ${(info.parameters / 1e6).toFixed(2)} M parameters, ${info.sequences} sequences of ≤ ${info.seqLen} tokens, ` +

@@ -75,7 +75,8 @@ function requestedBackend(): EngineBackend | null {
     return value as EngineBackend;
 }
 
-function requestedThreads(): number {
+/** CRAYON_THREADS, else 2 where there are ≥ 2 cores, else 1. */
+export function requestedThreads(): number {
     const value = process.env["CRAYON_THREADS"];
     if (value === undefined || value === "") return os.availableParallelism() >= 2 ? 2 : 1;
     const threads = Number(value);

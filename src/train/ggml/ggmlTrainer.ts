@@ -18,8 +18,17 @@ export interface GgmlTrainingSpec {
     threads: number;
 }
 
-/** Graphs kept for reuse; pre-training batches come in a few lengths, build-pool batches in one. */
-const GRAPH_CACHE_SIZE = 6;
+/**
+ * Graphs kept for reuse (build-pool batches come in one shape, pre-training batches in a few lengths).
+ * Each has its own allocator: ggml's allocator places a tensor once and never moves it, so a buffer
+ * shared between graphs would leave one graph's tensors in memory the other reallocated.
+ */
+const GRAPH_CACHE_SIZE = 3;
+
+interface CachedGraph extends LlamaGraph {
+    allocator: Pointer; // forward + backward
+    forward: { graph: Pointer; allocator: Pointer } | null; // forward only, made when first needed
+}
 const ADAMW_PARAMETERS = 7; // alpha, beta1, beta2, eps, wd, 1/(1−β1ᵗ), 1/(1−β2ᵗ)
 
 /**
@@ -30,7 +39,7 @@ const ADAMW_PARAMETERS = 7; // alpha, beta1, beta2, eps, wd, 1/(1−β1ᵗ), 1/(
  * engine's layout and names (src/train/trainingState.ts), so checkpoints are shared by both engines.
  */
 export class GgmlTrainer {
-    private readonly graphs = new Map<string, LlamaGraph>();
+    private readonly graphs = new Map<string, CachedGraph>();
     private readonly optimizer: AdamWConfig;
     private stepCount = 0;
 
@@ -45,7 +54,7 @@ export class GgmlTrainer {
         private readonly moments: [Pointer, Pointer][],
         private readonly lossGrad: Pointer,
         private readonly adamw: { decay: Pointer; noDecay: Pointer; clip: Pointer; sumOfSquares: Pointer; normGraph: Pointer; updateGraph: Pointer; context: Pointer },
-        private readonly allocator: Pointer,
+        private readonly optimizerAllocators: Pointer[],
         spec: GgmlTrainingSpec
     ) {
         this.optimizer = { ...ADAMW_DEFAULTS, ...spec.optimizer };
@@ -97,9 +106,14 @@ export class GgmlTrainer {
             const [m, v] = moments[i]!;
             fn.buildForwardExpand(updateGraph, fn.optStepAdamw(adamwContext, t.tensor, clipped, m, v, t.decay ? decay : noDecay));
         });
-        const allocator = fn.gallocrNew(fn.defaultBufferType(backend)) as Pointer;
+        // one allocator per graph, each placed once (see GRAPH_CACHE_SIZE)
+        const allocators = [normGraph, updateGraph].map((graph) => {
+            const allocator = fn.gallocrNew(fn.defaultBufferType(backend)) as Pointer;
+            if (!fn.gallocrAllocGraph(allocator, graph)) throw new Error("ggml could not allocate the optimizer's buffer");
+            return allocator;
+        });
         return new GgmlTrainer(library, hp, backend, context, staticBuffers, layout, accumulators, moments, lossGrad,
-            { decay, noDecay, clip, sumOfSquares, normGraph, updateGraph, context: adamwContext }, allocator, spec);
+            { decay, noDecay, clip, sumOfSquares, normGraph, updateGraph, context: adamwContext }, allocators, spec);
     }
 
     get step(): number {
@@ -109,7 +123,8 @@ export class GgmlTrainer {
     /** Bytes of the model, optimizer and gradient buffers plus the compute buffer so far. */
     memoryBytes(): number {
         const { fn } = this.library;
-        return this.staticBuffers.reduce((n, b) => n + (fn.bufferSize(b) as number), 0) + (fn.gallocrBufferSize(this.allocator, 0) as number);
+        const compute = [...this.optimizerAllocators, ...[...this.graphs.values()].flatMap((g) => [g.allocator, ...(g.forward === null ? [] : [g.forward.allocator])])];
+        return this.staticBuffers.reduce((n, b) => n + (fn.bufferSize(b) as number), 0) + compute.reduce((n, a) => n + (fn.gallocrBufferSize(a, 0) as number), 0);
     }
 
     /** Sums this step's gradients over the micro-batches into the accumulators; returns the step's loss. */
@@ -189,9 +204,9 @@ export class GgmlTrainer {
 
     dispose(): void {
         const { fn } = this.library;
-        for (const g of this.graphs.values()) fn.free(g.context);
+        for (const g of this.graphs.values()) this.freeGraph(g);
         this.graphs.clear();
-        fn.gallocrFree(this.allocator);
+        for (const a of this.optimizerAllocators) fn.gallocrFree(a);
         for (const b of this.staticBuffers) fn.bufferFree(b);
         fn.free(this.adamw.context);
         fn.free(this.staticContext);
@@ -213,45 +228,62 @@ export class GgmlTrainer {
     private compute(batch: TokenBatch, normalizer: number, withGradients: boolean): number {
         const { fn } = this.library;
         const shape: GraphShape = { batchSize: batch.batchSize, seqLen: batch.seqLen, scoredRows: paddedRows(batch.scoredTokens, batch.batchSize * batch.seqLen) };
-        const graph = this.graphFor(shape);
-        if (!fn.gallocrAllocGraph(this.allocator, withGradients ? graph.graph : graph.forward)) throw new Error("ggml could not allocate the compute buffer");
+        const cached = this.graphFor(shape);
+        const { graph, allocator } = withGradients ? cached : this.forwardOf(cached);
+        if (!fn.gallocrAllocGraph(allocator, graph)) throw new Error("ggml could not allocate the compute buffer");
         const values = graphInputValues(shape, this.hp.vocabSize, batch, normalizer);
         for (const [name, data] of Object.entries(values)) {
-            fn.tensorSet(graph.inputs[name as keyof typeof values], data, 0, data.byteLength);
+            fn.tensorSet(cached.inputs[name as keyof typeof values], data, 0, data.byteLength);
         }
-        this.run(withGradients ? graph.graph : graph.forward);
+        this.run(graph);
         const loss = new Float32Array(1);
-        fn.tensorGet(graph.loss, loss, 0, 4);
+        fn.tensorGet(cached.loss, loss, 0, 4);
         return loss[0]!;
     }
 
-    private graphFor(shape: GraphShape): LlamaGraph & { forward: Pointer } {
+    private graphFor(shape: GraphShape): CachedGraph {
         const key = `${shape.batchSize}x${shape.seqLen}x${shape.scoredRows}`;
-        let graph = this.graphs.get(key) as (LlamaGraph & { forward: Pointer }) | undefined;
+        let graph = this.graphs.get(key);
         if (graph !== undefined) {
             this.graphs.delete(key); // re-inserted: the map's order is the recency order
         } else {
             const { fn } = this.library;
-            const gradAccumulators = new Map(this.layout.trainable.map((t, i) => [t.tensor, this.accumulators[i]!]));
-            const built = buildLlamaGraph(fn, this.hp, this.layout.model, shape, gradAccumulators, this.lossGrad);
-            const forward = fn.newGraphCustom(built.context, built.forwardNodes + 16, false) as Pointer;
-            fn.buildForwardExpand(forward, built.loss);
-            graph = { ...built, forward };
             if (this.graphs.size >= GRAPH_CACHE_SIZE) {
                 const [oldestKey, oldest] = this.graphs.entries().next().value!;
-                fn.free(oldest.context);
+                this.freeGraph(oldest);
                 this.graphs.delete(oldestKey);
             }
+            const gradAccumulators = new Map(this.layout.trainable.map((t, i) => [t.tensor, this.accumulators[i]!]));
+            const built = buildLlamaGraph(fn, this.hp, this.layout.model, shape, gradAccumulators, this.lossGrad);
+            graph = { ...built, allocator: this.newAllocator(), forward: null };
         }
         this.graphs.set(key, graph);
         return graph;
     }
 
+    /** The forward half of a cached graph (for losses without a step), with its own allocator. */
+    private forwardOf(cached: CachedGraph): { graph: Pointer; allocator: Pointer } {
+        if (cached.forward === null) {
+            const graph = this.library.fn.newGraphCustom(cached.context, cached.forwardNodes + 16, false) as Pointer;
+            this.library.fn.buildForwardExpand(graph, cached.loss);
+            cached.forward = { graph, allocator: this.newAllocator() };
+        }
+        return cached.forward;
+    }
+
+    private newAllocator(): Pointer {
+        return this.library.fn.gallocrNew(this.library.fn.defaultBufferType(this.backend)) as Pointer;
+    }
+
+    private freeGraph(graph: CachedGraph): void {
+        const { fn } = this.library;
+        fn.gallocrFree(graph.allocator);
+        if (graph.forward !== null) fn.gallocrFree(graph.forward.allocator);
+        fn.free(graph.context);
+    }
+
     private run(graph: Pointer): void {
         const { fn } = this.library;
-        if (graph === this.adamw.normGraph || graph === this.adamw.updateGraph) {
-            if (!fn.gallocrAllocGraph(this.allocator, graph)) throw new Error("ggml could not allocate the optimizer's buffer");
-        }
         const status = fn.graphCompute(this.backend, graph) as number;
         if (status !== 0) throw new Error(`ggml graph compute failed with status ${status}`);
     }

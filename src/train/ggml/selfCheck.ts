@@ -109,3 +109,10 @@ function tinyGradientError(library: GgmlLibrary): number {
         fn.backendFree(backend);
     }
 }
+
+/** One line for `crayon info`: the ggml release, the llama.cpp build it came with, the device and CPU variant. */
+export function describeGgml(report: GgmlReport): string {
+    if (!report.ok) return `unavailable: ${report.reason}`;
+    const variant = report.cpuVariant === null || report.cpuVariant === undefined ? "" : `, CPU variant ${report.cpuVariant}`;
+    return `ggml ${report.ggmlVersion} (${report.ggmlCommit}) from llama.cpp ${report.llamaCppRelease}, ${report.device}${variant} (node-llama-cpp build ${report.build})`;
+}
