@@ -11,6 +11,8 @@ describe("formatEta", () => {
     it("writes seconds, minutes and hours as the bars show them", () => {
         expect(formatEta(7.4)).toBe("7s");
         expect(formatEta(65)).toBe("1m05s");
+        expect(formatEta(539.7)).toBe("9m00s"); // cli-progress's own formatter writes 8m60s
+        expect(formatEta(Infinity)).toBe("-");
         expect(formatEta(3 * 3600 + 4 * 60 + 59)).toBe("3h04m");
     });
 });
