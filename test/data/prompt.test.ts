@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { answerContinuation, formatPrompt, OPTION_LETTERS } from "../../src/data/prompt.js";
+import { answerContinuation, clozeContinuation, clozeScoresEndOfSequence, formatClozeContext, formatPrompt, OPTION_LETTERS } from "../../src/data/prompt.js";
 
 describe("the prompt format", () => {
     it("lists the question, lettered options and Answer:, with the gold as a spaced letter", () => {
@@ -14,5 +14,20 @@ describe("the prompt format", () => {
         expect(formatPrompt({ context: "Passage.", question: "is it?", choices: ["yes", "no"] })).toBe("Passage.\nis it?\nA. yes\nB. no\nAnswer:");
         expect(() => answerContinuation(OPTION_LETTERS.length)).toThrow(RangeError);
         expect(() => formatPrompt({ question: "q", choices: Array.from({ length: 9 }, (_, i) => String(i)) })).toThrow(RangeError);
+    });
+
+    it("gives cloze scoring the question without its options, each option continuing it after a space", () => {
+        expect(formatClozeContext({ question: "Rank: smaller of 7 and 73?" })).toBe("Rank: smaller of 7 and 73?\nAnswer:");
+        expect(formatClozeContext({ context: "Passage.", question: "is it?" })).toBe("Passage.\nis it?\nAnswer:");
+        expect(clozeContinuation("73")).toBe(" 73");
+        expect(clozeContinuation("fruit")).toBe(" fruit");
+    });
+
+    it("scores the end of sequence under cloze exactly when one option is a prefix of a longer one", () => {
+        expect(clozeScoresEndOfSequence(["7", "73"])).toBe(true);
+        expect(clozeScoresEndOfSequence(["73", "5", "7"])).toBe(true);
+        expect(clozeScoresEndOfSequence(["seeds", "fish", "fruit"])).toBe(false);
+        expect(clozeScoresEndOfSequence(["73", "37"])).toBe(false);
+        expect(clozeScoresEndOfSequence(["yes", "yes"])).toBe(false);
     });
 });

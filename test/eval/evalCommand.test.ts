@@ -53,7 +53,7 @@ describe("crayon eval on a tiny configuration", () => {
     });
 
     it("scores every method on every task's test items, and the oracle is the best pool adapter", () => {
-        expect(first.tasks.map((t) => t.task)).toEqual(["arith.sub", "zoo.quiz"]);
+        expect(first.tasks.map((t) => t.task)).toEqual(["rank.min", "zoo.far.quiz"]);
         for (const task of first.tasks) {
             expect(task.shotIds).toHaveLength(4);
             expect(task.testIds).toHaveLength(6);
@@ -160,7 +160,7 @@ describe("crayon eval refuses bad input with one line and starts nothing", () =>
         ["an unknown method", ["--methods", "base,best"], /--methods must be one of base, uniform/],
         ["oracle as the hybrid method", ["--hybrid-method", "oracle"], /--hybrid-method must be one of base, uniform, top1, crayon, lorahub, found "oracle"/],
         ["both a server model and a URL", ["--server-url", "http://127.0.0.1:9/v1"], /--server-model or --server-url, not both/],
-        ["more shots than a task has", ["--k-shot", "9"], /cannot draw 9 shots for arith\.sub/],
+        ["more shots than a task has", ["--k-shot", "9"], /cannot draw 9 shots for rank\.min/],
         ["a k of zero", ["--k-shot", "0"], /--k-shot must be an integer ≥ 1/]
     ])("%s", async (_, extra, pattern) => {
         const out = path.join(dir, `bad-${extra.join("")}`.replace(/[^\w-]/g, "_"));

@@ -28,10 +28,10 @@ export async function writeEvalFixture(dir: string): Promise<EvalFixture> {
     const world = JSON.parse(await readFile(path.join(BENCHMARKS_DIR, "world.json"), "utf8")) as { name: string; tasks: unknown[] };
     world.name = "tiny-eval";
     world.tasks = [
-        { task: "arith.add", role: "pool", pool: 10 },
-        { task: "arith.sub", role: "user", shots: 8, test: 6 },
-        { task: "zoo.quiz", role: "user", shots: 8, test: 6 },
-        { task: "series.next", role: "out-of-scope", test: 6 }
+        { task: "rank.max2", role: "pool", pool: 10 },
+        { task: "rank.min", role: "user", shots: 8, test: 6 },
+        { task: "zoo.far.quiz", role: "user", shots: 8, test: 6 },
+        { task: "forge.quiz", role: "out-of-scope", test: 6 }
     ];
     const benchmarkPath = path.join(dir, "tiny-eval.json");
     await writeFile(benchmarkPath, JSON.stringify(world));

@@ -86,12 +86,12 @@ describe("k-means on the unit sphere", () => {
     });
 
     it("reports sizes, tasks and purity against the task's domain", () => {
-        const items = ["arith.add", "arith.mul", "zoo.diet", "abstract_algebra"].map((task, i) => ({
+        const items = ["rank.max2", "rank.min2", "zoo.far.diet", "abstract_algebra"].map((task, i) => ({
             id: String(i), source: i === 3 ? "mmlu" : "world", task, question: "q", choices: ["a", "b"], answer: 0
         }));
-        expect(items.map(itemDomain)).toEqual(["arith", "arith", "zoo", "mmlu"]);
+        expect(items.map(itemDomain)).toEqual(["rank", "rank", "zoo", "mmlu"]);
         const report = describeClusters(items, Int32Array.from([0, 0, 1, 1]), 2);
-        expect(report.clusters[0]).toMatchObject({ size: 2, majorityDomain: "arith", majorityShare: 1, tasks: { "arith.add": 1, "arith.mul": 1 } });
+        expect(report.clusters[0]).toMatchObject({ size: 2, majorityDomain: "rank", majorityShare: 1, tasks: { "rank.max2": 1, "rank.min2": 1 } });
         expect(report.clusters[1]!.sources).toEqual({ mmlu: 1, world: 1 });
         expect(report.purity).toBe(0.75);
     });

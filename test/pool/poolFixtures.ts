@@ -3,13 +3,14 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { BENCHMARKS_DIR } from "../../src/data/benchmark/loadBenchmark.js";
 
-const TASKS = ["arith.add", "spell.first", "zoo.diet"];
+/** The tiny benchmark's pool tasks, one per domain, in their order. */
+export const TINY_TASKS = ["rank.max2", "spell.first", "zoo.far.diet"];
 
 /** A benchmark definition with the shipped world and three pool tasks of `perTask` items each. */
 export async function writeTinyBenchmark(file: string, perTask = 30): Promise<void> {
     const world = JSON.parse(await readFile(path.join(BENCHMARKS_DIR, "world.json"), "utf8")) as { tasks: unknown[]; name: string };
     world.name = "tiny-world";
-    world.tasks = TASKS.map((task) => ({ task, role: "pool", pool: perTask }));
+    world.tasks = TINY_TASKS.map((task) => ({ task, role: "pool", pool: perTask }));
     await writeFile(file, JSON.stringify(world));
 }
 
