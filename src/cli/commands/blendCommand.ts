@@ -96,14 +96,14 @@ export function registerBlendCommand(program: Command): void {
         });
 }
 
-/** `--out`: a .gguf file, or a folder the adapter is named in; any other file name (z.txt) would silently become a folder. */
+/** `--out`: a .gguf file, or a folder the adapter is named in; another file name (z.txt) would silently become a folder. */
 async function blendOutOption(out: string): Promise<void> {
     if (path.extname(out).toLowerCase() === ".gguf") {
         await outputFileOption(out, "--out");
         return;
     }
     const isFolder = (await stat(out).catch(() => undefined))?.isDirectory() ?? false;
-    if (!isFolder && path.extname(out) !== "") throw new CrayonError(`--out: ${out} is neither a folder nor a .gguf file; name the adapter <name>.gguf or give a folder`);
+    if (!isFolder && /^\.[a-z0-9]{1,5}$/i.test(path.extname(out))) throw new CrayonError(`--out: ${out} is neither a folder nor a .gguf file; name the adapter <name>.gguf or give a folder`);
     await outputFolderOption(out, "--out");
 }
 
