@@ -12,10 +12,12 @@ export interface LoraOptimization {
     /** one optimisation step on a batch (loss on the masked tokens only); returns its mean loss, nats per scored token */
     step(batch: TokenBatch): Promise<number>;
     /** the adapter's loss on a batch without a step: Σ cross-entropy over its scored tokens, nats */
-    lossSum(batch: TokenBatch): number;
+    lossSum(batch: TokenBatch): Promise<number>;
     /** the LoRA factors and the optimiser's state by name, enough to continue bit-for-bit */
-    state(): Map<string, Float32Array>;
-    restore(arrays: Map<string, Float32Array>): void;
+    state(): Promise<Map<string, Float32Array>>;
+    restore(arrays: Map<string, Float32Array>): Promise<void>;
+    /** brings the setup's `variables` up to the trained factors (an engine in another process trains its own copy) */
+    syncVariables(): Promise<void>;
     dispose(): void;
 }
 

@@ -1,3 +1,4 @@
+import type { TrainingTick } from "../train/trainingTick.js";
 import { rm } from "node:fs/promises";
 import * as tf from "@tensorflow/tfjs";
 import type { QaItem } from "../data/item.js";
@@ -26,14 +27,6 @@ export interface ClusterTrainingSpec {
     seed: number;
     /** train (and choose the step) on every rotation of each item's options instead of its one order */
     rotateChoices: boolean;
-}
-
-export interface TrainingTick {
-    step: number;
-    /** mean loss of the step, nats per answer token */
-    loss: number;
-    /** tokens through the model per second since this run (or resume) started */
-    tokensPerSecond: number;
 }
 
 export interface ClusterTrainingResult {
@@ -109,29 +102,32 @@ export async function trainClusterAdapter(args: {
     const { stack, variables } = initLora(base.hp, { rank: spec.rank, alpha: spec.alpha, targets: spec.targets, seed: spec.seed });
     const optimization = args.createOptimization({ base, stack, variables, learningRate: spec.learningRate, totalSteps: spec.steps });
     try {
-        const validationLoss = (): number => {
+        const validationLoss = async (): Promise<number> => {
             let sum = 0;
             for (let start = 0; start < validation.length; start += spec.batchSize) {
-                sum += optimization.lossSum(packBatch(validation.slice(start, start + spec.batchSize), seqLen));
+                sum += await optimization.lossSum(packBatch(validation.slice(start, start + spec.batchSize), seqLen));
             }
             return sum / validation.length;
         };
         // the factors of the best step so far (checkpointed with the run), only when there is a validation loss to rank steps by
-        const snapshot = (): Map<string, Float32Array> =>
-            validation.length === 0 ? new Map() : new Map(variables.map((v, i) => [`best/${i}`, (v.dataSync() as Float32Array).slice()]));
+        const snapshot = async (): Promise<Map<string, Float32Array>> => {
+            if (validation.length === 0) return new Map();
+            await optimization.syncVariables();
+            return new Map(variables.map((v, i) => [`best/${i}`, (v.dataSync() as Float32Array).slice()]));
+        };
         const bestStep = (curve: readonly number[]): number => validationEvery * curve.indexOf(Math.min(...curve));
         const checkpoint = await loadLatestCheckpoint<CheckpointMeta>(args.checkpoints);
         let step = 0;
         let meta: CheckpointMeta;
         let best: Map<string, Float32Array>;
         if (checkpoint !== null) {
-            optimization.restore(checkpoint.arrays);
+            await optimization.restore(checkpoint.arrays);
             step = checkpoint.step;
             meta = checkpoint.meta;
             best = new Map([...checkpoint.arrays].filter(([name]) => name.startsWith("best/")));
         } else {
-            meta = { lossCurve: [], validationCurve: validation.length > 0 ? [validationLoss()] : [], seconds: 0 };
-            best = snapshot();
+            meta = { lossCurve: [], validationCurve: validation.length > 0 ? [await validationLoss()] : [], seconds: 0 };
+            best = await snapshot();
         }
         args.onStart?.(step);
         const checkpointEvery = Math.max(5, Math.ceil(spec.steps / 10));
@@ -151,17 +147,18 @@ export async function trainClusterAdapter(args: {
                 lossSum = lossCount = 0;
             }
             if (validation.length > 0 && step % validationEvery === 0) {
-                const loss = validationLoss();
-                if (loss < Math.min(...meta.validationCurve)) best = snapshot();
+                const loss = await validationLoss();
+                if (loss < Math.min(...meta.validationCurve)) best = await snapshot();
                 meta.validationCurve.push(loss);
             }
             const elapsed = (performance.now() - started) / 1000;
             args.onTick?.({ step, loss, tokensPerSecond: tokens / Math.max(elapsed, 1e-9) });
             if (step % checkpointEvery === 0 && step < spec.steps) {
-                await saveCheckpoint(args.checkpoints, { step, meta: { ...meta, seconds: meta.seconds + elapsed }, arrays: new Map([...optimization.state(), ...best]) });
+                await saveCheckpoint(args.checkpoints, { step, meta: { ...meta, seconds: meta.seconds + elapsed }, arrays: new Map([...(await optimization.state()), ...best]) });
             }
         }
         const keptStep = validation.length > 0 ? bestStep(meta.validationCurve) : spec.steps;
+        await optimization.syncVariables();
         if (keptStep !== spec.steps) variables.forEach((v, i) => tf.tidy(() => v.assign(tf.tensor(best.get(`best/${i}`)!, v.shape, "float32"))));
         const seconds = meta.seconds + (performance.now() - started) / 1000;
         await writeLoraAdapter(args.adapterPath, { architecture: base.hp.architecture, alpha: spec.alpha, stack, name: args.name });

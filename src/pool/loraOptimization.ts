@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { AdamW } from "../train/adamw.js";
+import { AdamW, type AdamWConfig } from "../train/adamw.js";
 import type { TokenBatch } from "../train/sequences.js";
 import { adapterTrainable, batchLoss, trainStep } from "../train/trainStep.js";
 import { restoreTrainingState, trainingStateArrays } from "../train/trainingState.js";
@@ -11,18 +11,24 @@ import type { CreateLoraOptimization } from "./adapterTrainer.js";
  * to a tenth of the peak.
  */
 export const createLoraOptimization: CreateLoraOptimization = ({ base, stack, variables, learningRate, totalSteps }) => {
-    const warmupSteps = Math.min(10, Math.floor(totalSteps / 10));
-    const optimizer = new AdamW(variables, { schedule: { peak: learningRate, floor: learningRate / 10, warmupSteps, totalSteps }, weightDecay: 0 });
+    const optimizer = new AdamW(variables, loraAdamWConfig(learningRate, totalSteps));
     const model = adapterTrainable(base.hp, base.weights, stack, variables);
     return {
         async step(batch: TokenBatch): Promise<number> {
             return trainStep(model, optimizer, [batch]).loss;
         },
-        lossSum: (batch) => tf.tidy(() => batchLoss(model, batch, 1).dataSync()[0]!),
-        state: () => trainingStateArrays(optimizer),
-        restore: (arrays) => restoreTrainingState(optimizer, arrays, "LoRA checkpoint"),
+        lossSum: async (batch) => tf.tidy(() => batchLoss(model, batch, 1).dataSync()[0]!),
+        state: async () => trainingStateArrays(optimizer),
+        restore: async (arrays) => restoreTrainingState(optimizer, arrays, "LoRA checkpoint"),
+        syncVariables: async () => undefined,
         dispose() {
             model.frozenHeadTranspose?.dispose(); // the adapter's variables belong to the caller
         }
     };
 };
+
+/** The adapters' AdamW: warm-up over a tenth of the run (at most 10 steps), cosine decay to a tenth of the peak, no decay. */
+export function loraAdamWConfig(learningRate: number, totalSteps: number): Partial<AdamWConfig> & Pick<AdamWConfig, "schedule"> {
+    const warmupSteps = Math.min(10, Math.floor(totalSteps / 10));
+    return { schedule: { peak: learningRate, floor: learningRate / 10, warmupSteps, totalSteps }, weightDecay: 0 };
+}

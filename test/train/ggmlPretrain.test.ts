@@ -37,6 +37,7 @@ async function tinyPretrainConfig(benchmarkFile: string): Promise<PretrainConfig
         name: "crayon-tiny",
         model: { embeddingLength: 32, blockCount: 2, headCount: 4, headCountKv: 2, feedForwardLength: 64, contextLength: 256, tiedOutput: false },
         vocabPieces: 120,
+        scoring: "letter",
         lossOn: "answer",
         promptLossWeight: 0.05,
         benchmark: benchmarkFile,
@@ -51,7 +52,7 @@ async function tinyPretrainConfig(benchmarkFile: string): Promise<PretrainConfig
         seed: 5,
         checkpointEvery: 2,
         matrixType: GgmlType.F32
-    } as PretrainConfig;
+    };
 }
 
 beforeAll(async () => {

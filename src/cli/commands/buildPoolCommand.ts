@@ -9,6 +9,8 @@ import { formatClusterTable } from "../../pool/clusterReport.js";
 import { importAdapters } from "../../pool/importAdapters.js";
 import { importPeftPool } from "../../interop/importPeftPool.js";
 import { createLoraOptimization } from "../../pool/loraOptimization.js";
+import { chooseTrainingEngine, TRAINING_ENGINES } from "../../train/ggml/engineChoice.js";
+import { createGgmlLoraOptimization } from "../../train/ggml/loraOptimization.js";
 import type { PoolManifest } from "../../pool/manifest.js";
 import { queueTraining, type QueueTrainingEvents } from "../../pool/queue/queueTraining.js";
 import { parseRedisUrl } from "../../pool/queue/redisConnection.js";
@@ -16,7 +18,7 @@ import { projectRoot } from "../../version.js";
 import { inputFileOption, integerOption, outputFolderOption, positiveNumberOption } from "../optionValues.js";
 import { QueueProgress } from "../queueProgress.js";
 import { TRAINING_BAR_OPTIONS } from "../trainingProgress.js";
-import { textTable } from "../../ui/textTable.js";
+import { textTable } from "../../format/textTable.js";
 
 interface BuildPoolCommandOptions {
     model: string;
@@ -43,6 +45,7 @@ interface BuildPoolCommandOptions {
     base?: string;
     queue?: string;
     attempts: string;
+    engine?: string;
 }
 
 /** What an import from existing adapters reads; every other option is about clustering and training. */
@@ -99,6 +102,7 @@ export function registerBuildPoolCommand(program: Command): void {
         .option("--out <dir>", "pool folder", path.join(projectRoot, "pools", "world"))
         .option("--queue <url>", "train the adapters on `crayon worker`s through the Redis at url (redis://[:password@]host[:port][/db], rediss://… for TLS) instead of here")
         .option("--attempts <n>", "with --queue: tries of each adapter's job before the build gives it up", "3")
+        .option("--engine <name>", `training engine here, one of ${TRAINING_ENGINES.join(", ")} (default: CRAYON_ENGINE, else ggml on a GPU build, tfjs-node where installed, ggml where it passes its self-check, else wasm)`)
         .option("--from-adapters <files...>", "assemble the pool from existing GGUF LoRA adapters for --model instead of training: one cluster each")
         .option("--adapter-data <files...>", "with --from-adapters: one examples file per adapter, in the same order (.jsonl or .csv: the data it was trained on, or a few examples of its task); its centroid is their mean embedding")
         .option("--from-peft <dirs...>", "assemble the pool from PEFT LoRA folders (adapter_config.json + adapter_model.safetensors) trained for the Hugging Face form of --base: one cluster each, with --adapter-data as for --from-adapters")
@@ -128,6 +132,8 @@ export function registerBuildPoolCommand(program: Command): void {
             await outputFolderOption(options.out, "--out");
             const benchmark = await loadBenchmark(options.benchmark, { dataDir: options.dataDir });
             checkClusterCount(clusters === "auto" ? (autoRange?.[0] ?? 2) : clusters, benchmark.pool.length, options.benchmark);
+            const engine = options.queue === undefined ? await chooseTrainingEngine(options.engine) : undefined;
+            if (engine !== undefined) process.stderr.write(`${engine.line}\n`);
             const progress = new PoolProgress();
             const remote = options.queue === undefined ? undefined : queueTraining({ redis: parseRedisUrl(options.queue, "--queue"), attempts: integerOption(options.attempts, "--attempts", 1), events: progress.queueEvents() });
             // a build is restartable at any point (see buildPool): say how, rather than end silently with 130
@@ -150,7 +156,7 @@ export function registerBuildPoolCommand(program: Command): void {
                     heldOutShare,
                     validationShare,
                     rotateChoices: options.rotateChoices,
-                    createOptimization: createLoraOptimization,
+                    createOptimization: engine?.engine === "ggml" ? createGgmlLoraOptimization : createLoraOptimization,
                     remote,
                     events: progress.events()
                 });
