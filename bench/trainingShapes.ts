@@ -1,5 +1,5 @@
 import { LORA_TARGETS, type LoraTarget } from "../src/gguf/constants.js";
-import type { LlamaHparams } from "../src/model/hparams.js";
+import type { LlamaHparams } from "../src/gguf/llamaHparams.js";
 import type { TrainingMode } from "../src/train/trainStep.js";
 
 /** A training-throughput case: a model shape, a batch, a mode. Shared by the tfjs and PyTorch benches. */

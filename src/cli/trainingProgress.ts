@@ -1,13 +1,6 @@
 import cliProgress from "cli-progress";
 
-/** What a training loop reports after each step. */
-export interface TrainingTick {
-    step: number;
-    /** mean loss of the step, nats per scored token */
-    loss: number;
-    /** tokens processed per second, averaged since the run (or resume) started */
-    tokensPerSecond: number;
-}
+import type { TrainingTick } from "../train/trainingTick.js";
 
 /**
  * How every training bar draws, on stderr: in place on a terminal, a line every 10 s in a log (CI, pipes);

@@ -35,6 +35,15 @@ export function answerContinuation(index: number): string {
     return ` ${letter}`;
 }
 
+/**
+ * The text of an item a model reads before its answer, as it is scored: the lettered prompt, or the cloze
+ * context. It is what an item is embedded as, so pool items, user examples and queries are compared in
+ * the form the model was taught.
+ */
+export function promptText(item: Pick<QaItem, "question" | "choices" | "context" | "scoring">): string {
+    return item.scoring === "cloze" ? formatClozeContext(item) : formatPrompt(item);
+}
+
 /** The context an option continues under cloze scoring: context (if any), question, "Answer:". */
 export function formatClozeContext(item: Pick<QaItem, "question" | "context">): string {
     return [...(item.context === undefined ? [] : [item.context]), item.question, "Answer:"].join("\n");

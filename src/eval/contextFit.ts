@@ -1,6 +1,6 @@
 import type { LlamaModel } from "node-llama-cpp";
 import type { QaItem } from "../data/item.js";
-import { formatPrompt } from "../data/prompt.js";
+import { clozeContinuation, promptText } from "../data/prompt.js";
 import { tokenizePrompt } from "../runtime/encode.js";
 
 /**
@@ -10,7 +10,9 @@ import { tokenizePrompt } from "../runtime/encode.js";
  */
 export function fitsContexts(models: readonly { tokenizer: LlamaModel; contextSize: number }[]): (item: QaItem) => boolean {
     return (item) => {
-        const prompt = formatPrompt(item);
+        // a cloze item's options are read after its prompt: the longest one must fit too
+        const longest = item.scoring === "cloze" ? item.choices.reduce((a, b) => (b.length > a.length ? b : a)) : "";
+        const prompt = promptText(item) + (item.scoring === "cloze" ? clozeContinuation(longest) : "");
         return models.every(({ tokenizer, contextSize }) => tokenizePrompt(tokenizer, prompt).length < contextSize);
     };
 }

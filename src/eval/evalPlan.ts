@@ -1,7 +1,7 @@
 import { drawShots } from "../data/benchmark/drawShots.js";
 import type { Benchmark, UserTask } from "../data/benchmark/types.js";
 import type { QaItem } from "../data/item.js";
-import { formatPrompt } from "../data/prompt.js";
+import { promptText } from "../data/prompt.js";
 import { CrayonError } from "../errors.js";
 import type { LoadedPool } from "../pool/loadPool.js";
 import { drawOutOfScope } from "./taskRouting.js";
@@ -66,7 +66,7 @@ export function evalPlan(benchmark: Benchmark, pool: LoadedPool, options: EvalOp
     const deviceMethods = options.methods.filter((m) => m !== "oracle").length;
     const blends = options.methods.filter(isBlendMethod).reduce((sum, m) => sum + (m === "lorahub" ? options.lorahubBudget : 1), 0);
     // embedded once each: the shots and every routing query's prompt (the memoized embedder skips repeats)
-    const embedded = new Set(tasks.flatMap((t) => [...t.shots, ...t.routingQueries.map((q) => q.item)]).map(formatPrompt)).size;
+    const embedded = new Set(tasks.flatMap((t) => [...t.shots, ...t.routingQueries.map((q) => q.item)]).map(promptText)).size;
     const totalUnits =
         tasks.length * blends
         + testItems * deviceMethods

@@ -2,7 +2,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { loadBenchmark } from "../data/benchmark/loadBenchmark.js";
-import { formatPrompt } from "../data/prompt.js";
+import { promptText } from "../data/prompt.js";
 import { CrayonError } from "../errors.js";
 import { readGguf } from "../gguf/reader.js";
 import { validateLlamaModel } from "../gguf/validate.js";
@@ -82,7 +82,7 @@ export async function runEval(options: EvalOptions): Promise<EvalResults> {
         };
         clock.end("device model");
         progress.stage("embedding examples and queries");
-        await embedTexts(plan.tasks.flatMap((t) => [...t.shots, ...t.routingQueries.map((q) => q.item)]).map(formatPrompt));
+        await embedTexts(plan.tasks.flatMap((t) => [...t.shots, ...t.routingQueries.map((q) => q.item)]).map(promptText));
         clock.end("embedding");
 
         const runs: Array<Partial<Record<EvalMethod, TaskMethodRun>>> = [];
@@ -103,7 +103,7 @@ export async function runEval(options: EvalOptions): Promise<EvalResults> {
             outOfScopeDevice.push(await setup.device.score(runs[t]![options.hybridMethod]!.adapters, task.outOfScope, () => progress.advance()));
             const scope = await TaskScope.fromExamples(embedTexts, task.shots, "max");
             const similarities: number[] = [];
-            for (const { item } of task.routingQueries) similarities.push(await scope.similarity(formatPrompt(item)));
+            for (const { item } of task.routingQueries) similarities.push(await scope.similarity(promptText(item)));
             scopes.push(similarities);
         }
         clock.end("out-of-scope device scoring");

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { REPORTED_SHARES } from "./routingCurve.js";
 import { SWEPT_POLICIES, type EvalResults } from "./types.js";
-import { textTable } from "../ui/textTable.js";
+import { textTable } from "../format/textTable.js";
 
 /** The terminal report: accuracy per method per task, then routing per policy (overall) and per task. */
 export function summaryTable(results: EvalResults): string {
@@ -24,6 +24,7 @@ export function summaryTable(results: EvalResults): string {
         const signed = (value: number) => `${value >= 0 ? "+" : "−"}${percent(Math.abs(value))}`;
         out.push(`paired on the same test items (points, bootstrap 95% interval): ${summary.comparisons.map((c) => `${c.method} − ${c.against} ${signed(c.difference)} [${signed(c.low)}, ${signed(c.high)}]`).join("; ")}`);
     }
+    out.push(...singleAdapterLines(results));
     out.push("");
 
     const { routing } = summary;
@@ -51,6 +52,28 @@ export function summaryTable(results: EvalResults): string {
     if (summary.outOfScope.tooLong > 0) tooLong.push(`${summary.outOfScope.tooLong} out-of-scope`);
     if (tooLong.length > 0) out.push(`left out, prompt longer than a model's context: ${tooLong.join("; ")}`);
     return `${out.join("\n")}\n`;
+}
+
+/**
+ * Each pool adapter alone on each task (what the oracle chose from), and per task the lift of the best
+ * adapter over the mean of the others: whether the pool holds an adapter that carries the task, and how
+ * much an unrelated one would give instead.
+ */
+function singleAdapterLines(results: EvalResults): string[] {
+    const { tasks } = results;
+    const byTask = tasks.map((t) => t.methods.oracle?.oracle?.accuracyByAdapter);
+    if (byTask.some((accuracies) => accuracies === undefined)) return [];
+    const adapterIds = Object.keys(byTask[0]!);
+    const rows = adapterIds.map((id) => [id, ...byTask.map((accuracies) => percent(accuracies![id]!))]);
+    rows.unshift(["base", ...tasks.map((t) => percent(t.methods.base?.accuracy ?? Number.NaN))]);
+    const lift = byTask.map((accuracies) => {
+        const values = adapterIds.map((id) => accuracies![id]!);
+        const best = Math.max(...values);
+        const others = values.filter((_, i) => i !== values.indexOf(best));
+        return others.length === 0 ? "-" : `+${percent(best - others.reduce((s, v) => s + v, 0) / others.length)}`;
+    });
+    rows.push(["best − others", ...lift]);
+    return ["", "Each pool adapter alone (accuracy %), and the best one's lift over the mean of the others (points)", ...table(["adapter", ...tasks.map((t) => t.task)], rows)];
 }
 
 function percent(value: number): string {

@@ -2,11 +2,11 @@
  * Hyper-parameters of a llama-architecture model, read from GGUF metadata the way llama.cpp reads them
  * (same keys, same strict types, same defaults for the optional ones).
  */
-import { GgufKey, GgufValueType, TensorName } from "../gguf/constants.js";
-import { GgufError } from "../gguf/errors.js";
-import { gguf } from "../gguf/metadata.js";
-import { metadataNumber, metadataString } from "../gguf/reader.js";
-import type { GgufFile, GgufMetadata } from "../gguf/types.js";
+import { GgufKey, GgufValueType, TensorName } from "./constants.js";
+import { GgufError } from "./errors.js";
+import { gguf } from "./metadata.js";
+import { metadataNumber, metadataString } from "./reader.js";
+import type { GgufFile, GgufMetadata } from "./types.js";
 
 export interface LlamaHparams {
     architecture: string; // general.architecture, "llama"

@@ -25,7 +25,7 @@ import { metadataArray, metadataBool, metadataNumber, metadataString, metadataSt
 import { DECODABLE_TYPES } from "./numeric.js";
 import { readGguf } from "./reader.js";
 import type { GgufFile, GgufTensorInfo } from "./types.js";
-import { readLlamaHparams, type LlamaHparams } from "../model/hparams.js";
+import { readLlamaHparams, type LlamaHparams } from "./llamaHparams.js";
 
 export interface ValidateModelOptions {
     /** Also require every tensor to be decodable by `readTensorF32` (needed to train on the weights). Default false. */

@@ -1,5 +1,5 @@
 import type { QaItem } from "../data/item.js";
-import { formatPrompt } from "../data/prompt.js";
+import { promptText } from "../data/prompt.js";
 import type { OptionScores } from "../runtime/scoring.js";
 import { routingReason, type RoutingPolicy, type RoutingSignals, type RoutingThresholds } from "./policy.js";
 import type { TaskScope } from "./taskScope.js";
@@ -59,7 +59,7 @@ export class HybridRouter {
 
     /** Confidence and scope of an item, as calibration and routing see them. */
     async signals(item: QaItem, deviceScores: OptionScores): Promise<RoutingSignals> {
-        return this.signalsOf(formatPrompt(item), deviceScores.confidence);
+        return this.signalsOf(promptText(item), deviceScores.confidence);
     }
 
     async answerItem(item: QaItem, device: DeviceAnswerer): Promise<RoutedItemAnswer> {

@@ -1,5 +1,5 @@
 import type { QaItem } from "../data/item.js";
-import { formatPrompt } from "../data/prompt.js";
+import { promptText } from "../data/prompt.js";
 import { dot, l2Normalize } from "../pool/vectors.js";
 
 /** Embeds texts on the device: one vector per text (normalised here, whatever the embedder returns). */
@@ -18,7 +18,7 @@ export class TaskScope {
     /** Embeds each example's prompt (as the router embeds a query's) on the device. */
     static async fromExamples(embed: EmbedTexts, examples: readonly QaItem[], pooling: ScopePooling = "max"): Promise<TaskScope> {
         if (examples.length === 0) throw new RangeError("the task scope needs at least one example");
-        return new TaskScope(embed, (await embed(examples.map(formatPrompt))).map((v) => l2Normalize(v)), pooling);
+        return new TaskScope(embed, (await embed(examples.map(promptText))).map((v) => l2Normalize(v)), pooling);
     }
 
     async similarity(text: string): Promise<number> {

@@ -2,7 +2,7 @@ import { GgufError } from "../gguf/errors.js";
 import type { GgufFile } from "../gguf/types.js";
 import { validateLlamaModel } from "../gguf/validate.js";
 import { loraTargetTensorKind, type LoraTarget } from "../gguf/constants.js";
-import type { LlamaHparams } from "../model/hparams.js";
+import type { LlamaHparams } from "../gguf/llamaHparams.js";
 import { blockMatrices } from "../model/weights.js";
 
 /** [in, out] of a projection of a llama with these hyper-parameters. */

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import type { LlamaHparams } from "./hparams.js";
+import type { LlamaHparams } from "../gguf/llamaHparams.js";
 import type { BlockWeights, LlamaWeights } from "./weights.js";
 import { loraTargetWeight, type BlockLora, type LoraStack } from "./lora.js";
 import type { LoraTarget } from "../gguf/constants.js";

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import type { LlamaHparams } from "./hparams.js";
+import type { LlamaHparams } from "../gguf/llamaHparams.js";
 import { blockMatrices, type BlockWeights } from "./weights.js";
 import type { LoraTarget } from "../gguf/constants.js";
 

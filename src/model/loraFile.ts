@@ -7,7 +7,7 @@ import { gguf, metadataNumber } from "../gguf/metadata.js";
 import { readTensorF32 } from "../gguf/reader.js";
 import type { GgufFile, GgufMetadata, GgufValue } from "../gguf/types.js";
 import { writeGguf, type GgufTensorInput } from "../gguf/writer.js";
-import type { LlamaHparams } from "./hparams.js";
+import type { LlamaHparams } from "../gguf/llamaHparams.js";
 import type { LoraStack } from "./lora.js";
 
 export interface LoraAdapterToWrite {

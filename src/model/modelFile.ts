@@ -4,7 +4,7 @@ import { readGguf } from "../gguf/reader.js";
 import type { GgufFile, GgufMetadata, GgufValue } from "../gguf/types.js";
 import { validateLlamaModel } from "../gguf/validate.js";
 import { writeGguf } from "../gguf/writer.js";
-import { hparamsToMetadata, type LlamaHparams } from "./hparams.js";
+import { hparamsToMetadata, type LlamaHparams } from "../gguf/llamaHparams.js";
 import { weightsFromGguf, weightsToGgufTensors, type LlamaWeights } from "./weights.js";
 
 export interface LoadedLlamaModel {

@@ -1,7 +1,7 @@
 import type { GgmlType } from "../gguf/constants.js";
 import { LLAMA_ARCHITECTURE } from "../gguf/constants.js";
 import { buildSpmVocab, spmVocabMetadata, SPM_SPACE } from "../tokenizer/spmVocab.js";
-import type { LlamaHparams } from "./hparams.js";
+import type { LlamaHparams } from "../gguf/llamaHparams.js";
 import { writeLlamaModel } from "./modelFile.js";
 import { disposeWeights, randomLlamaWeights } from "./weights.js";
 

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import type { LlamaHparams } from "./hparams.js";
+import type { LlamaHparams } from "../gguf/llamaHparams.js";
 import type { GgufFile } from "../gguf/types.js";
 import { findTensor, readTensorF32 } from "../gguf/reader.js";
 import { GgmlType, TensorName, blockTensorName, type BlockTensorKind } from "../gguf/constants.js";

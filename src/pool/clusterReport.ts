@@ -1,5 +1,5 @@
 import type { QaItem } from "../data/item.js";
-import { textTable } from "../ui/textTable.js";
+import { textTable } from "../format/textTable.js";
 
 /** What one cluster holds, for the printed table and the manifest. */
 export interface ClusterContents {

@@ -1,7 +1,7 @@
 import type { LlamaEmbeddingContext, LlamaModel, Token } from "node-llama-cpp";
 import { CrayonError } from "../errors.js";
 import type { QaItem } from "../data/item.js";
-import { formatPrompt } from "../data/prompt.js";
+import { promptText } from "../data/prompt.js";
 import { GgufKey } from "../gguf/constants.js";
 import { metadataNumber, metadataString, readGguf } from "../gguf/reader.js";
 import { tokenizePrompt } from "../runtime/encode.js";
@@ -99,7 +99,7 @@ export async function createEmbedder(runtime: LlamaRuntime, modelPath: string, o
             for (const text of texts) out.push(await embedOne(text));
             return out;
         },
-        itemText: (item) => formatPrompt(item),
+        itemText: (item) => promptText(item),
         async dispose() {
             await context.dispose();
             if (ownsModel) await model.dispose();

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { LlamaModel, Token } from "node-llama-cpp";
 import type { QaItem } from "../data/item.js";
-import { formatPrompt } from "../data/prompt.js";
+import { promptText } from "../data/prompt.js";
 import { CrayonError } from "../errors.js";
 import { llamaHidden } from "../model/forward.js";
 import type { LoadedLlamaModel } from "../model/modelFile.js";
@@ -68,7 +68,7 @@ export function createHiddenStateEmbedder(base: LoadedLlamaModel, tokenizer: Lla
             }
             return out;
         },
-        itemText: (item: QaItem) => formatPrompt(item),
+        itemText: (item: QaItem) => promptText(item),
         async dispose() {}
     };
 }

@@ -22,7 +22,7 @@ export interface EmbedderSpec {
     kind: "base-model";
     /** "mean" or "last" token pooling of the final hidden states */
     pooling: "mean" | "last";
-    /** the text of an item that is embedded: the formatted prompt without the answer */
+    /** the text of an item that is embedded: its prompt as it is scored, without the answer (promptText: the lettered prompt, or the cloze context) */
     text: "prompt";
     /** L2-normalised, so cosine similarity is a dot product */
     normalized: true;

@@ -1,6 +1,5 @@
 import type { LlamaModel } from "node-llama-cpp";
 import type { QaItem } from "../data/item.js";
-import type { DeviceAnswerer } from "../hybrid/router.js";
 import { renderChatPrompt } from "./chatTemplate.js";
 import { ItemEncoder, tokenizePrompt } from "./encode.js";
 import { generateTokens } from "./generate.js";
@@ -8,8 +7,12 @@ import type { AdapterRef } from "./llama.js";
 import type { ModelCache } from "./modelCache.js";
 import { ItemScorer, type OptionScores } from "./scoring.js";
 
-/** The on-device model with its (blended) adapters: scores items and answers free text, one call at a time. */
-export class DeviceModel implements DeviceAnswerer {
+/**
+ * The on-device model with its (blended) adapters: scores items and answers free text, one call at a time.
+ * It is the device side of a hybrid router (hybrid/router.ts's DeviceAnswerer) by its shape: runtime sits
+ * below hybrid and does not import it.
+ */
+export class DeviceModel {
     private readonly encoders = new WeakMap<LlamaModel, ItemEncoder>();
 
     /** `maxAnswerTokens`: tokens of a free-text answer at most; it also ends at the first line break */

@@ -4,7 +4,7 @@ import { CrayonError } from "../errors.js";
 import { readGguf } from "../gguf/reader.js";
 import type { GgufFile } from "../gguf/types.js";
 import { validateLlamaModel } from "../gguf/validate.js";
-import { readLlamaHparams, type LlamaHparams } from "../model/hparams.js";
+import { readLlamaHparams, type LlamaHparams } from "../gguf/llamaHparams.js";
 import { tokenizerMetadataOf, writeLlamaModel } from "../model/modelFile.js";
 import { disposeWeights, weightsFromGguf, type LlamaWeights } from "../model/weights.js";
 import { loadLatestCheckpoint, type Checkpoint } from "./checkpoint.js";

@@ -7,7 +7,7 @@ import { answerContinuation, clozeContinuation, formatClozeContext, formatPrompt
 import { createRng } from "../data/random.js";
 import { GgmlType } from "../gguf/constants.js";
 import { readGguf } from "../gguf/reader.js";
-import { readLlamaHparams, type LlamaHparams } from "../model/hparams.js";
+import { readLlamaHparams, type LlamaHparams } from "../gguf/llamaHparams.js";
 import { disposeWeights, weightsFromGguf } from "../model/weights.js";
 import { writeRandomLlamaModel } from "../model/randomModel.js";
 import { ItemEncoder } from "../runtime/encode.js";
@@ -23,7 +23,7 @@ import { engineMemoryLimit, parameterCount, planBatch } from "./engine/memoryGua
 import { chooseTrainingEngine, ggmlThreads, type TrainingEngine } from "./ggml/engineChoice.js";
 import { openTrainingSteps } from "./ggml/fullTraining.js";
 import { disposeTrainable, fullTrainable, splitBatch } from "./trainStep.js";
-import type { TrainingTick } from "../cli/trainingProgress.js";
+import type { TrainingTick } from "./trainingTick.js";
 
 export interface PretrainRun {
     /** the exported GGUF */

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { llamaHidden, outputLogits } from "../model/forward.js";
-import type { LlamaHparams } from "../model/hparams.js";
+import type { LlamaHparams } from "../gguf/llamaHparams.js";
 import { initLora, type LoraInit, type LoraStack } from "../model/lora.js";
 import type { BlockWeights, LlamaWeights } from "../model/weights.js";
 import type { AdamW, AdamWStepReport } from "./adamw.js";

@@ -142,9 +142,8 @@ describe("blendAdapters", () => {
 describe("lorahub with llama.cpp's few-shot loss", () => {
     it("does not end above the uniform blend's loss and uses exactly its budget", async () => {
         const encoder = new ItemEncoder(model, modelPath);
-        const examples = testItems().map((item) => encoder.encode(item));
         let evaluations = 0;
-        const loss = llamaFewShotLoss(runtime, model, adapterPaths(), examples);
+        const loss = llamaFewShotLoss(runtime, model, adapterPaths(), encoder, testItems());
         const counted = async (w: number[]) => {
             evaluations++;
             return loss(w);

@@ -16,7 +16,7 @@ import {
 } from "../../src/gguf/constants.js";
 import type { GgufValue } from "../../src/gguf/types.js";
 import { gguf, type GgufContent, type GgufTensorInput } from "../../src/gguf/writer.js";
-import { hparamsToMetadata, type LlamaHparams } from "../../src/model/hparams.js";
+import { hparamsToMetadata, type LlamaHparams } from "../../src/gguf/llamaHparams.js";
 
 const WORDS = ["the", "cat", "sat", "on", "mat", "dog"];
 

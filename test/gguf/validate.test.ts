@@ -6,7 +6,7 @@ import { GgmlType, TensorName, blockTensorName } from "../../src/gguf/constants.
 import { readGguf, readTensorF32 } from "../../src/gguf/reader.js";
 import { validateGgufFile, validateLlamaModel, validateLoraAdapter } from "../../src/gguf/validate.js";
 import { writeGguf } from "../../src/gguf/writer.js";
-import { readLlamaHparams } from "../../src/model/hparams.js";
+import { readLlamaHparams } from "../../src/gguf/llamaHparams.js";
 import { tinyAdapter, tinyModel } from "./tinyModel.js";
 
 let dir: string;

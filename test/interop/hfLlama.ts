@@ -5,7 +5,7 @@
  */
 import { GgmlType, LORA_TARGETS, TensorName, blockTensorName, loraTargetTensorKind, type LoraTarget } from "../../src/gguf/constants.js";
 import { writeGguf, type GgufTensorInput } from "../../src/gguf/writer.js";
-import type { LlamaHparams } from "../../src/model/hparams.js";
+import type { LlamaHparams } from "../../src/gguf/llamaHparams.js";
 import { permuteRopeRows, ropeHeads } from "../../src/interop/hfLayout.js";
 import { projectionShape } from "../../src/interop/llamaShapes.js";
 import { pseudoRandom, tinyHparams, tinyModel } from "../gguf/tinyModel.js";

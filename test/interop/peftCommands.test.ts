@@ -10,7 +10,7 @@ import { HF_TARGET_MODULES, PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, peftTensorName 
 import { importPeftAdapter } from "../../src/interop/importPeft.js";
 import { projectionShape } from "../../src/interop/llamaShapes.js";
 import { readSafetensors } from "../../src/interop/safetensors.js";
-import { readLlamaHparams, type LlamaHparams } from "../../src/model/hparams.js";
+import { readLlamaHparams, type LlamaHparams } from "../../src/gguf/llamaHparams.js";
 import { sha256File } from "../../src/pool/fingerprint.js";
 import { loadPool } from "../../src/pool/loadPool.js";
 import { projectRoot } from "../../src/version.js";

@@ -6,7 +6,7 @@ import { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, peftTensorName } from "../../src/i
 import { projectionShape } from "../../src/interop/llamaShapes.js";
 import type { FactorDtype } from "../../src/interop/safetensors.js";
 import { writeSafetensors, type SafetensorInput } from "../../src/interop/safetensorsWriter.js";
-import type { LlamaHparams } from "../../src/model/hparams.js";
+import type { LlamaHparams } from "../../src/gguf/llamaHparams.js";
 import { pseudoRandom } from "../gguf/tinyModel.js";
 
 /** One module's factors in PEFT's layout: A [rank, in], B [out, rank]. */

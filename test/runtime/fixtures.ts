@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs";
 import { LLAMA_ARCHITECTURE } from "../../src/gguf/constants.js";
 import type { QaItem } from "../../src/data/item.js";
 import { OPTION_LETTERS } from "../../src/data/prompt.js";
-import type { LlamaHparams } from "../../src/model/hparams.js";
+import type { LlamaHparams } from "../../src/gguf/llamaHparams.js";
 import type { LoraStack } from "../../src/model/lora.js";
 import { writeLoraAdapter } from "../../src/model/loraFile.js";
 import { defaultPieces, writeRandomLlamaModel } from "../../src/model/randomModel.js";

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { QaItem } from "../../src/data/item.js";
 import { readGguf } from "../../src/gguf/reader.js";
 import { llamaLogits } from "../../src/model/forward.js";
-import type { LlamaHparams } from "../../src/model/hparams.js";
+import type { LlamaHparams } from "../../src/gguf/llamaHparams.js";
 import { readLoraAdapter } from "../../src/model/loraFile.js";
 import { loadLlamaModel, type LoadedLlamaModel } from "../../src/model/modelFile.js";
 import { ItemEncoder } from "../../src/runtime/encode.js";

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { llamaLogits } from "../../src/model/forward.js";
-import type { LlamaHparams } from "../../src/model/hparams.js";
+import type { LlamaHparams } from "../../src/gguf/llamaHparams.js";
 import { disposeWeights, randomLlamaWeights } from "../../src/model/weights.js";
 import { setupEngine } from "../../src/train/engine/backend.js";
 import { maskTotals, type TokenBatch } from "../../src/train/sequences.js";

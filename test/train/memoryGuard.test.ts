@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CrayonError } from "../../src/errors.js";
-import type { LlamaHparams } from "../../src/model/hparams.js";
+import type { LlamaHparams } from "../../src/gguf/llamaHparams.js";
 import { ensureRealExit, estimateTrainingMemory, parameterCount, planBatch, WASM_HEAP_LIMIT } from "../../src/train/engine/memoryGuard.js";
 
 function shape(d: number, layers: number, heads: number, kvHeads: number, ffn: number, vocab: number): LlamaHparams {

@@ -14,6 +14,7 @@ export async function writeTinyPretrainFiles(benchmarkFile: string, configFile: 
         name: "crayon-tiny",
         model: { embeddingLength: 32, blockCount: 2, headCount: 2, headCountKv: 1, feedForwardLength: 64, contextLength: 256, tiedOutput: true },
         vocabPieces: 120,
+        scoring: "letter",
         lossOn: "all",
         benchmark: benchmarkFile,
         steps: 12,

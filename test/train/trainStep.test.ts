@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { LlamaHparams } from "../../src/model/hparams.js";
+import type { LlamaHparams } from "../../src/gguf/llamaHparams.js";
 import { disposeWeights, randomLlamaWeights } from "../../src/model/weights.js";
 import { AdamW } from "../../src/train/adamw.js";
 import { setupEngine } from "../../src/train/engine/backend.js";

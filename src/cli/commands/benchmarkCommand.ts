@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { loadBenchmark } from "../../data/benchmark/loadBenchmark.js";
 import type { Benchmark } from "../../data/benchmark/types.js";
-import { textTable } from "../../ui/textTable.js";
+import { textTable } from "../../format/textTable.js";
 
 interface BenchmarkCommandOptions {
     dataDir?: string;

@@ -16,7 +16,7 @@ import { LlamaRuntime } from "../../runtime/llama.js";
 import { projectRoot } from "../../version.js";
 import { checkK } from "../../blend/weights/softmax.js";
 import { choiceOption, inputFileOption, integerOption, outputFileOption, outputFolderOption, positiveNumberOption } from "../optionValues.js";
-import { textTable } from "../../ui/textTable.js";
+import { textTable } from "../../format/textTable.js";
 
 /** The embedded pool and device model, used when `--pool` / `--model` are not given. */
 export const DEFAULT_POOL = path.join(projectRoot, "pools", "world");

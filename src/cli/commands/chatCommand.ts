@@ -6,7 +6,7 @@ import { createElement } from "react";
 import { blendAdapters } from "../../blend/blendAdapters.js";
 import { loadUserExamples } from "../../data/loaders/userExamples.js";
 import { CrayonError } from "../../errors.js";
-import { formatPrompt, SCORING_MODES } from "../../data/prompt.js";
+import { promptText, SCORING_MODES } from "../../data/prompt.js";
 import { readGguf } from "../../gguf/reader.js";
 import { blendCoverage, coverageLine, coverageWarning } from "../../blend/coverage.js";
 import { ROUTING_POLICIES } from "../../hybrid/policy.js";
@@ -103,7 +103,7 @@ export function registerChatCommand(program: Command): void {
                     embed,
                     blend: pool === undefined ? undefined : async (examples) => {
                         const base = await readGguf(options.model);
-                        const result = await blendAdapters(pool, examples, { out: options.blendDir, base, embed: (items) => embed(items.map(formatPrompt)) });
+                        const result = await blendAdapters(pool, examples, { out: options.blendDir, base, embed: (items) => embed(items.map(promptText)) });
                         if (result.similarities === undefined) return { adapterPath: result.adapterPath, notes: [] };
                         const coverage = blendCoverage(result.adapterIds, result.similarities, result.weights);
                         const warning = coverageWarning(coverage);

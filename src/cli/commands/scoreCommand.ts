@@ -15,7 +15,7 @@ import { pooledAccuracy, taskAccuracy, type TaskAccuracy } from "../../runtime/t
 import { pretrainCorpus } from "../../train/pretrainer.js";
 import { adapterFileOption, choiceOption, inputFileOption, integerOption, modelFileOption } from "../optionValues.js";
 import { DEFAULT_DEVICE_MODEL, DEFAULT_POOL } from "./blendCommand.js";
-import { textTable } from "../../ui/textTable.js";
+import { textTable } from "../../format/textTable.js";
 
 interface ScoreCommandOptions {
     model: string;

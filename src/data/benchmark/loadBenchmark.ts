@@ -107,6 +107,7 @@ function worldSource(world: World, file: string): PartResolver {
     return async (entry) => {
         const info = world.tasks.find((t) => t.task === entry.task);
         if (info === undefined) throw new CrayonError(`${file}: unknown world task "${entry.task}"`);
+        if (info.distinctQuestions === 0) throw new CrayonError(`${file}: world task "${entry.task}" has no questions in this world (a .far. task needs "far" in "world")`);
         const order: TaskPart[] = ["test", "shots", "pretrain", "pool"];
         const counts = order.map((part) => (entry[part] as number | undefined) ?? 0);
         const total = counts.reduce((a, b) => a + b, 0);

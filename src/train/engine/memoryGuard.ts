@@ -1,7 +1,7 @@
 import { writeSync } from "node:fs";
 import os from "node:os";
 import { CrayonError } from "../../errors.js";
-import type { LlamaHparams } from "../../model/hparams.js";
+import type { LlamaHparams } from "../../gguf/llamaHparams.js";
 import type { LoraTarget } from "../../gguf/constants.js";
 import type { EngineInfo } from "./backend.js";
 

@@ -1,5 +1,5 @@
 import { readGguf } from "../../gguf/reader.js";
-import { readLlamaHparams, type LlamaHparams } from "../../model/hparams.js";
+import { readLlamaHparams, type LlamaHparams } from "../../gguf/llamaHparams.js";
 import { ADAMW_DEFAULTS, type AdamWConfig } from "../adamw.js";
 import { learningRateAt } from "../schedule.js";
 import type { TokenBatch } from "../sequences.js";

@@ -1,5 +1,5 @@
 import type { LoraTarget } from "../../gguf/constants.js";
-import type { LlamaHparams } from "../../model/hparams.js";
+import type { LlamaHparams } from "../../gguf/llamaHparams.js";
 import { GgmlTensorType, type GgmlFunctions, type Pointer } from "./library.js";
 
 /*

@@ -1,7 +1,7 @@
 import { blockTensorName, LORA_TARGETS, loraTargetTensorKind, TensorName, type LoraTarget } from "../../gguf/constants.js";
 import { readTensorF32 } from "../../gguf/reader.js";
 import type { GgufFile } from "../../gguf/types.js";
-import type { LlamaHparams } from "../../model/hparams.js";
+import type { LlamaHparams } from "../../gguf/llamaHparams.js";
 import { GgmlTensorType, type GgmlFunctions, type Pointer } from "./library.js";
 import type { ModelTensors } from "./llamaGraph.js";
 
