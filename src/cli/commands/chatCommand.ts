@@ -10,7 +10,8 @@ import { promptText, SCORING_MODES } from "../../data/prompt.js";
 import { readGguf } from "../../gguf/reader.js";
 import { blendCoverage, coverageLine, coverageWarning } from "../../blend/coverage.js";
 import { ROUTING_POLICIES } from "../../hybrid/policy.js";
-import { createEmbedder, type Embedder } from "../../pool/embed.js";
+import { openBaseEmbedder } from "../../pool/baseEmbedder.js";
+import type { Embedder } from "../../pool/embed.js";
 import { loadPool } from "../../pool/loadPool.js";
 import { DeviceModel } from "../../runtime/deviceModel.js";
 import { defaultLlamaThreads, LlamaRuntime } from "../../runtime/llama.js";
@@ -86,9 +87,10 @@ export function registerChatCommand(program: Command): void {
             const runtime = await LlamaRuntime.create({ threads });
             const cache = new ModelCache(runtime);
             let embedder: Embedder | undefined;
-            const embed = async (texts: readonly string[]) => (embedder ??= await createEmbedder(runtime, options.model)).embed(texts);
             try {
                 const pool = options.pool === undefined ? undefined : await loadPool(options.pool, { baseModelPath: options.model });
+                // the pool's pooling, so that the examples land where its centroids were computed
+                const embed = async (texts: readonly string[]) => (embedder ??= await openBaseEmbedder(runtime, options.model, { pooling: pool?.manifest.embedder.pooling ?? "mean" })).embed(texts);
                 const device = new DeviceModel(cache, options.model);
                 const scoring = options.scoring === undefined ? (pool?.manifest.scoring ?? "cloze") : choiceOption(options.scoring, SCORING_MODES, "--scoring");
                 const session = new ChatSession({
