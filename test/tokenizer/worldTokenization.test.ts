@@ -5,7 +5,7 @@ import type { LlamaModel } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadBenchmark } from "../../src/data/benchmark/loadBenchmark.js";
 import type { QaItem } from "../../src/data/item.js";
-import { answerContinuation, formatPrompt, OPTION_LETTERS } from "../../src/data/prompt.js";
+import { answerContinuation, clozeContinuation, formatPrompt, OPTION_LETTERS, promptText } from "../../src/data/prompt.js";
 import { TokenType } from "../../src/gguf/constants.js";
 import { writeRandomLlamaModel } from "../../src/model/randomModel.js";
 import { ItemEncoder } from "../../src/runtime/encode.js";
@@ -48,9 +48,10 @@ afterAll(async () => {
 });
 
 describe("the world vocabulary in llama.cpp", () => {
-    it("round-trips every prompt of the world, without byte fallback", () => {
+    it("round-trips every item of the world as the models read it (cloze: question and answer text), without byte fallback", () => {
         for (const item of items) {
-            const text = formatPrompt(item) + answerContinuation(item.answer);
+            expect(item.scoring, item.id).toBe("cloze");
+            const text = promptText(item) + clozeContinuation(item.choices[item.answer]!);
             const tokens = vocabOnly.tokenize(text);
             expect(vocabOnly.detokenize(tokens), item.id).toBe(text);
             expect(tokens.filter((token) => byteTokens.has(token)), item.id).toEqual([]);

@@ -135,7 +135,8 @@ export function registerScoreCommand(program: Command): void {
                     task: `${set === "test" ? "user" : set} tasks (mean)`,
                     items: tasks.reduce((n, t) => n + t.items, 0),
                     accuracy: mean("accuracy"),
-                    rawAccuracy: clozeTasks.length === 0 ? null : clozeTasks.reduce((s, t) => s + t.rawAccuracy!, 0) / clozeTasks.length,
+                    // a mean of acc over only some of the tasks would not be comparable with the accuracy beside it
+                    rawAccuracy: clozeTasks.length < tasks.length ? null : clozeTasks.reduce((s, t) => s + t.rawAccuracy!, 0) / clozeTasks.length,
                     chance: mean("chance"),
                     meanConfidence: mean("meanConfidence")
                 };
