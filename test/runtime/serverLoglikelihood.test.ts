@@ -7,7 +7,8 @@ import OpenAI from "openai";
 import type { LlamaContext, LlamaModel, Token } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatPrompt } from "../../src/data/prompt.js";
-import { tokenizePrompt } from "../../src/runtime/encode.js";
+import { ItemEncoder, tokenizePrompt } from "../../src/runtime/encode.js";
+import { ItemScorer } from "../../src/runtime/scoring.js";
 import { LlamaRuntime, logitsAt } from "../../src/runtime/llama.js";
 import { sumContinuationLogprobs, type ContinuationLoglikelihood } from "../../src/runtime/optionLoglikelihood.js";
 import { startOpenAiServer, type RunningServer } from "../../src/runtime/server/openaiServer.js";
@@ -194,3 +195,17 @@ async function startRefusingProxy(target: string, seen: number[]): Promise<{ ser
     await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
     return { server: proxy, url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` };
 }
+
+describe("cloze scores of items: the server through the client against the device's own scorer", () => {
+    it("gives every option the log-likelihood ItemScorer gives it locally, within 1e-3, the end of sequence included where scored", async () => {
+        const numbers = { id: "t/3", source: "test", task: "t", question: "the biggest of 7, 73 and 5?", choices: ["7", "73", "5"], answer: 1 };
+        const items = [...testItems(), numbers].map((item) => ({ ...item, scoring: "cloze" as const }));
+        const local = await new ItemScorer(localContext.getSequence(), new ItemEncoder(model, "server.gguf")).scoreAll(items);
+        for (const [i, item] of items.entries()) {
+            const remote = await client.scoreItem(item);
+            remote.cloze!.logLikelihoods.forEach((ll, j) => expect(Math.abs(ll - local[i]!.cloze!.logLikelihoods[j]!)).toBeLessThan(TOLERANCE));
+            expect(remote.cloze!.byteLengths).toEqual(local[i]!.cloze!.byteLengths);
+            expect(remote.choice).toBe(local[i]!.choice);
+        }
+    });
+});
