@@ -20,6 +20,11 @@ export function fingerprintMismatch(poolDir: string, expected: BaseModelFingerpr
     );
 }
 
+/** The one-line refusal of a folder without a pool manifest. */
+export function notAPool(dir: string): CrayonError {
+    return new CrayonError(`${dir}: no ${MANIFEST_FILE}; is this a pool folder (built by crayon build-pool)?`);
+}
+
 /**
  * Opens a pool and checks everything a blend relies on: the format version, that `baseModelPath` is the
  * model the pool was built for, and that every adapter file is the one recorded (sha256) and a valid LoRA
@@ -27,7 +32,7 @@ export function fingerprintMismatch(poolDir: string, expected: BaseModelFingerpr
  */
 export async function loadPool(dir: string, { baseModelPath }: { baseModelPath?: string } = {}): Promise<LoadedPool> {
     const manifest = await readManifest(dir);
-    if (manifest === null) throw new CrayonError(`${dir}: no ${MANIFEST_FILE}; is this a pool folder (built by crayon build-pool)?`);
+    if (manifest === null) throw notAPool(dir);
     const base = baseModelPath === undefined ? undefined : await readGguf(baseModelPath);
     if (baseModelPath !== undefined) {
         const found = await fingerprintBaseModel(baseModelPath);

@@ -85,7 +85,7 @@ const cases: Case[] = [
     ["eval --methods foo", () => ["eval", "--methods", "foo", "--out", OUT], /--methods must be one of/],
     ["eval --k-shot 0", () => ["eval", "--k-shot", "0", "--out", OUT], /--k-shot must be an integer ≥ 1/],
     ["eval with a server URL and a server model", () => ["eval", "--server-url", "http://127.0.0.1:9/v1", "--server-model", at("model.gguf"), "--out", OUT], /not both/],
-    ["eval from a folder that is no pool", () => ["eval", "--pool", at("no-pool"), "--out", OUT], /--pool: .*manifest\.json does not exist/],
+    ["eval from a folder that is no pool", () => ["eval", "--pool", at("no-pool"), "--out", OUT], /no-pool: no manifest\.json; is this a pool folder/],
     // serve
     ["serve --port 99999", () => ["serve", "--port", "99999"], /--port must be from 0 to 65535/],
     ["serve --port abc", () => ["serve", "--port", "abc"], /--port must be an integer ≥ 0/],

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import path from "node:path";
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
@@ -6,6 +7,7 @@ import { runEval } from "../../eval/runEval.js";
 import { writeEvalReport } from "../../eval/writeEvalReport.js";
 import { DEFAULT_EVAL_METHODS, EVAL_METHODS, type EvalMethod, type EvalOptions, type ServerSpec } from "../../eval/types.js";
 import { projectRoot } from "../../version.js";
+import { notAPool } from "../../pool/loadPool.js";
 import { MANIFEST_FILE } from "../../pool/poolFiles.js";
 import { SCORING_MODES } from "../../data/prompt.js";
 import { choiceOption, inputFileOption, integerOption, outputFolderOption, urlOption } from "../optionValues.js";
@@ -94,7 +96,7 @@ export function registerEvalCommand(program: Command): void {
 /** The files and folders of a run, checked before the benchmark is loaded and the server started. */
 async function checkPaths(options: EvalOptions): Promise<void> {
     await inputFileOption(options.modelPath, "--model");
-    await inputFileOption(path.join(options.poolDir, MANIFEST_FILE), "--pool");
+    if (!existsSync(path.join(options.poolDir, MANIFEST_FILE))) throw notAPool(options.poolDir);
     if ("modelPath" in options.server) await inputFileOption(options.server.modelPath, "--server-model");
     await outputFolderOption(options.out, "--out");
 }

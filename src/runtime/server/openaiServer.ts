@@ -132,6 +132,7 @@ function checkModel(body: unknown, servedId: string): void {
 
 /** `stream_options: {include_usage: true}`, which OpenAI accepts only on a stream. */
 function streamIncludesUsage(body: unknown): boolean {
+    if (typeof body !== "object" || body === null) return false; // the request parser refuses it with a 400
     const { stream, stream_options: streamOptions } = body as Record<string, unknown>;
     if (streamOptions === undefined || streamOptions === null) return false;
     if (stream !== true) throw new HttpError(400, `"stream_options" is only allowed with "stream": true`);
