@@ -1,4 +1,5 @@
 import { runBlendBench } from "./blendSpeed.js";
+import { runScoringBench } from "./scoringSpeed.js";
 import { runServeLoadBench } from "./serveLoad.js";
 import { runTrainingBench } from "./training.js";
 
@@ -6,6 +7,7 @@ import { runTrainingBench } from "./training.js";
 const BENCHMARKS: { name: string; run: () => Promise<void> }[] = [
     { name: "training", run: runTrainingBench },
     { name: "blend", run: runBlendBench },
+    { name: "scoring", run: runScoringBench },
     { name: "serve load", run: runServeLoadBench }
 ];
 
