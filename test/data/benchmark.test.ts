@@ -189,6 +189,17 @@ describe.skipIf(!hasQaData)(`the crayon-qa benchmark (${hasQaData ? qaDataDir : 
         expect(benchmark.pool.some((i) => humanities.has(i.task))).toBe(false);
     });
 
+    it("scores ARC, BoolQ, PIQA and Social IQa by option likelihood and MMLU and WinoGrande by letter, as the definition names them", async () => {
+        const benchmark = await loadBenchmark("crayon-qa", { dataDir: qaDataDir });
+        const scoringOf = (items: readonly QaItem[]) => [...new Set(items.map((item) => item.scoring))];
+        expect(benchmark.userTasks.map((t) => [t.task, scoringOf(t.test), scoringOf(t.shots)])).toEqual([
+            ["arc-challenge", ["cloze"], ["cloze"]], ["boolq", ["cloze"], ["cloze"]], ["piqa", ["cloze"], ["cloze"]], ["mmlu.humanities", ["letter"], ["letter"]]
+        ]);
+        const poolScoring = new Map(benchmark.pool.map((item) => [item.source, item.scoring]));
+        expect(Object.fromEntries(poolScoring)).toMatchObject({ "arc-easy": "cloze", siqa: "cloze", winogrande: "letter", mmlu: "letter" });
+        expect(scoringOf(benchmark.outOfScope)).toEqual(["letter"]);
+    });
+
     it("refuses to run without a data directory", async () => {
         await expect(loadBenchmark("crayon-qa")).rejects.toThrow(/--data-dir/);
     });
