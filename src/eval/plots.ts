@@ -1,7 +1,5 @@
 import path from "node:path";
-import { Resvg } from "@resvg/resvg-js";
-import { parse, View } from "vega";
-import { compile, type TopLevelSpec } from "vega-lite";
+import type { TopLevelSpec } from "vega-lite";
 import { writeFileAtomic } from "../fs/atomicWrite.js";
 import { SWEPT_POLICIES, type EvalResults, type RoutingResult } from "./types.js";
 
@@ -16,6 +14,8 @@ const PNG_ZOOM = 2;
  * per task. Returns the files written (name.svg and name.png for each chart).
  */
 export async function writePlots(results: EvalResults, outDir: string): Promise<string[]> {
+    // loaded here, not at start-up: every command's start would otherwise pay for the renderers (~0.35 s)
+    const [{ Resvg }, { parse, View }, { compile }] = await Promise.all([import("@resvg/resvg-js"), import("vega"), import("vega-lite")]);
     const written: string[] = [];
     for (const [name, spec] of Object.entries(chartSpecs(results))) {
         const svg = await new View(parse(compile(spec).spec), { renderer: "none" }).toSVG();

@@ -1,8 +1,6 @@
 import os from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
-import { render } from "ink";
-import { createElement } from "react";
 import { blendAdapters } from "../../blend/blendAdapters.js";
 import { loadUserExamples } from "../../data/loaders/userExamples.js";
 import { CrayonError } from "../../errors.js";
@@ -18,7 +16,6 @@ import { defaultLlamaThreads, LlamaRuntime } from "../../runtime/llama.js";
 import { ModelCache } from "../../runtime/modelCache.js";
 import { ServerClient } from "../../runtime/serverClient.js";
 import { describeAdapter } from "../../ui/adapterLabel.js";
-import { ChatApp } from "../../ui/ChatApp.js";
 import { CHAT_HELP, ChatSession } from "../../ui/chatSession.js";
 import { runLineChat } from "../../ui/lineChat.js";
 import { projectRoot } from "../../version.js";
@@ -119,6 +116,8 @@ export function registerChatCommand(program: Command): void {
                 const greeting = [`crayon chat · ${path.basename(options.model)} · ${runtime.describe()}`];
                 if (options.examples !== undefined) greeting.push(...(await session.loadExamples(options.examples)));
                 if (process.stdin.isTTY && process.stdout.isTTY && options.lines !== true) {
+                    // the terminal UI's modules load only for a terminal session (ink and react take ~0.5 s to import)
+                    const [{ render }, { createElement }, { ChatApp }] = await Promise.all([import("ink"), import("react"), import("../../ui/ChatApp.js")]);
                     const app = render(createElement(ChatApp, { session, greeting: [...greeting, "type /help for commands", ...CHAT_HELP.slice(0, 1)] }), { exitOnCtrlC: false });
                     await app.waitUntilExit();
                 } else {
