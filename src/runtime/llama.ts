@@ -19,11 +19,17 @@ export interface ContextOptions {
     f32KvCache?: boolean;
 }
 
-/** How many llama.cpp threads to use: the machine's cores, at most 2 unless asked (more oversubscribes). */
+/**
+ * How many llama.cpp threads to use unless asked (`CRAYON_LLAMA_THREADS`): the cores that are idle — the
+ * machine's cores less its load over the last minute, rounded — at least 1 and at most 2. llama.cpp's
+ * threads spin while they wait for each other, so a thread on a core that is busy with something else
+ * makes a whole evaluation wait for it: two threads on a busy 2-core machine ran 20–30× slower than one.
+ */
 export function defaultLlamaThreads(): number {
     const fromEnv = Number(process.env.CRAYON_LLAMA_THREADS);
     if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
-    return Math.max(1, Math.min(2, os.availableParallelism()));
+    const idle = os.availableParallelism() - Math.round(os.loadavg()[0]!);
+    return Math.max(1, Math.min(2, idle));
 }
 
 /**

@@ -9,7 +9,7 @@ import { BLEND_METHODS } from "../../blend/types.js";
 import { CrayonError } from "../../errors.js";
 import { ownTaskLines, scoreOwnTask } from "./ownTaskScore.js";
 import { ItemEncoder } from "../../runtime/encode.js";
-import { LlamaRuntime } from "../../runtime/llama.js";
+import { defaultLlamaThreads, LlamaRuntime } from "../../runtime/llama.js";
 import { ItemScorer } from "../../runtime/scoring.js";
 import { pooledAccuracy, taskAccuracy, type TaskAccuracy } from "../../runtime/taskAccuracy.js";
 import { pretrainCorpus } from "../../train/pretrainer.js";
@@ -23,7 +23,7 @@ interface ScoreCommandOptions {
     benchmark: string;
     dataDir?: string;
     items: string;
-    threads: string;
+    threads?: string;
     json?: boolean;
     scoring?: string;
     test?: string;
@@ -106,11 +106,11 @@ export function registerScoreCommand(program: Command): void {
         .option("--pool <dir>", "with --examples: the pool to blend from", DEFAULT_POOL)
         .option("--method <name>", `with --examples: blend weights, one of ${BLEND_METHODS.join(", ")}`, "crayon")
         .option("--scoring <letter|cloze>", "score every item this way (default: as the benchmark names for each task)")
-        .option("--threads <n>", "llama.cpp threads", "2")
+        .option("--threads <n>", "llama.cpp threads (default: the idle cores, at most 2)")
         .option("--json", "print the rows as JSON")
         .action(async (options: ScoreCommandOptions) => {
             const set = choiceOption(options.items, ITEM_SETS, "--items");
-            const threads = integerOption(options.threads, "--threads", 1);
+            const threads = options.threads === undefined ? defaultLlamaThreads() : integerOption(options.threads, "--threads", 1);
             await modelFileOption(options.model, "--model");
             if (options.adapter !== undefined) await adapterFileOption(options.adapter, "--adapter", options.model);
             const scoring = options.scoring === undefined ? undefined : choiceOption(options.scoring, SCORING_MODES, "--scoring");
