@@ -1,6 +1,7 @@
 /**
  * `/examples` in a running chat calibrates θ exactly as starting with `--examples` does (it used to keep
- * the default 0.50 while saying it had calibrated), and a CSV header may be written in any case.
+ * the default 0.50 while saying it had calibrated), reports the pool's coverage of the examples, and a CSV
+ * header may be written in any case.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -8,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeSyntheticPool } from "../../bench/syntheticPool.js";
 import { projectRoot } from "../../src/version.js";
 import { writeTestModel } from "../runtime/fixtures.js";
 
@@ -34,6 +36,19 @@ beforeAll(async () => {
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("chat's /examples with a pool", () => {
+    it("re-blends and reports the coverage, warning with the numbers when the pool does not cover the examples", async () => {
+        // random centroids: no task of the examples is near any of them
+        const poolDir = path.join(dir, "pool");
+        await writeSyntheticPool(poolDir, { modelPath, seed: 5, dimension: 32, adapters: [{ rank: 4, alpha: 8, targets: ["q", "v"] }, { rank: 2, alpha: 4, targets: ["v"] }] });
+        const { lines, code, stderr } = await chat(["--pool", poolDir, "--blend-dir", path.join(dir, "blends")], [`/examples ${examplesPath}`]);
+        expect(code, stderr).toBe(0);
+        expect(lines[1]).toMatch(/^re-blended: blend-[0-9a-f]{12}\.gguf · crayon blend of pool /);
+        expect(lines[2]).toMatch(/^coverage: best similarity -?\d\.\d\d \(c00[01]\), weights' entropy \d\.\d\d of at most 0\.69 nats$/);
+        expect(lines[3]).toMatch(/^warning: the pool does not cover these examples — their best similarity to a cluster is -?\d\.\d\d \(c00[01]\), below 0\.8/);
+    });
+});
 
 function chat(args: string[], input: string[]): Promise<{ lines: string[]; code: number | null; stderr: string }> {
     const child = spawn(process.execPath, [path.join(projectRoot, "bin", "crayon.js"), "chat", "--model", modelPath, "--threads", "1", ...args], { stdio: ["pipe", "pipe", "pipe"] });
