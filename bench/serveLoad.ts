@@ -7,7 +7,7 @@ import { defaultPieces, writeRandomLlamaModel } from "../src/model/randomModel.j
 import { LlamaRuntime } from "../src/runtime/llama.js";
 import { startOpenAiServer } from "../src/runtime/server/openaiServer.js";
 import { SPM_SPACE } from "../src/tokenizer/spmVocab.js";
-import { DEFAULT_SERVER_MODEL } from "../src/cli/commands/serveCommand.js";
+import { DEFAULT_SERVER_MODEL } from "../src/defaults.js";
 
 export interface ServeLoadOptions {
     /** default: the embedded server model if present, else a small random model */

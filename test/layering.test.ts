@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
  * The folders of src/ in pipeline order: each may import only from itself and the folders before it
  * (README, Layout). A new folder must be placed here, or the test fails.
  */
-const LAYERS = ["errors", "version", "fs", "format", "gguf", "data", "tokenizer", "model", "runtime", "train", "pool", "blend", "hybrid", "eval", "interop", "ui", "cli"];
+const LAYERS = ["errors", "version", "defaults", "fs", "format", "gguf", "data", "tokenizer", "model", "runtime", "train", "pool", "blend", "hybrid", "eval", "interop", "ui", "cli"];
 
 const SRC = path.resolve(import.meta.dirname, "../src");
 

@@ -13,14 +13,12 @@ import { readGguf } from "../../gguf/reader.js";
 import { BLEND_FORMATS, blendAsPeft } from "../../interop/blendAsPeft.js";
 import { loadPool, type LoadedPool } from "../../pool/loadPool.js";
 import { LlamaRuntime } from "../../runtime/llama.js";
-import { projectRoot } from "../../version.js";
 import { checkK } from "../../blend/weights/softmax.js";
 import { choiceOption, inputFileOption, integerOption, outputFileOption, outputFolderOption, positiveNumberOption } from "../optionValues.js";
 import { textTable } from "../../format/textTable.js";
+import { DEFAULT_DEVICE_MODEL, DEFAULT_POOL } from "../../defaults.js";
 
 /** The embedded pool and device model, used when `--pool` / `--model` are not given. */
-export const DEFAULT_POOL = path.join(projectRoot, "pools", "world");
-export const DEFAULT_DEVICE_MODEL = path.join(projectRoot, "models", "device.gguf");
 
 interface BlendCommandOptions {
     pool: string;

@@ -1,4 +1,3 @@
-import path from "node:path";
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import { CrayonError } from "../../errors.js";
@@ -14,11 +13,11 @@ import { createGgmlLoraOptimization } from "../../train/ggml/loraOptimization.js
 import type { PoolManifest } from "../../pool/manifest.js";
 import { queueTraining, type QueueTrainingEvents } from "../../pool/queue/queueTraining.js";
 import { parseRedisUrl } from "../../pool/queue/redisConnection.js";
-import { projectRoot } from "../../version.js";
 import { inputFileOption, integerOption, outputFolderOption, positiveNumberOption } from "../optionValues.js";
 import { QueueProgress } from "../queueProgress.js";
 import { TRAINING_BAR_OPTIONS } from "../trainingProgress.js";
 import { textTable } from "../../format/textTable.js";
+import { DEFAULT_DEVICE_MODEL, DEFAULT_POOL } from "../../defaults.js";
 
 interface BuildPoolCommandOptions {
     model: string;
@@ -82,7 +81,7 @@ export function registerBuildPoolCommand(program: Command): void {
     program
         .command("build-pool")
         .description("cluster a multi-task QA set with the base model's embeddings and train one LoRA adapter per cluster")
-        .option("--model <gguf>", "base model", path.join(projectRoot, "models", "device.gguf"))
+        .option("--model <gguf>", "base model", DEFAULT_DEVICE_MODEL)
         .option("--benchmark <name|file>", "benchmark whose pool items are clustered (a shipped name or a definition .json)", "world")
         .option("--data-dir <dir>", "folder with the public datasets (for benchmarks that read them)")
         .option("--clusters <K|auto>", "number of clusters, or auto (by silhouette over 2–12: the smallest K within one standard error of the best; auto:MIN-MAX for another range)", "auto")
@@ -99,7 +98,7 @@ export function registerBuildPoolCommand(program: Command): void {
         .option("--held-out <share>", "share of each cluster's items kept for the base-vs-adapter loss", "0.1")
         .option("--validation <share>", "share of the rest kept out of training to choose the step whose adapter is written (0: the last step)", "0.1")
         .option("--no-rotate-choices", "train each item in its one option order only, not in every rotation of its options")
-        .option("--out <dir>", "pool folder", path.join(projectRoot, "pools", "world"))
+        .option("--out <dir>", "pool folder", DEFAULT_POOL)
         .option("--queue <url>", "train the adapters on `crayon worker`s through the Redis at url (redis://[:password@]host[:port][/db], rediss://… for TLS) instead of here")
         .option("--attempts <n>", "with --queue: tries of each adapter's job before the build gives it up", "3")
         .option("--engine <name>", `training engine here, one of ${TRAINING_ENGINES.join(", ")} (default: CRAYON_ENGINE, else ggml on a GPU build, tfjs-node where installed, ggml where it passes its self-check, else wasm)`)

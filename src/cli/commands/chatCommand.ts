@@ -18,11 +18,10 @@ import { ServerClient } from "../../runtime/serverClient.js";
 import { describeAdapter } from "../../ui/adapterLabel.js";
 import { CHAT_HELP, ChatSession } from "../../ui/chatSession.js";
 import { runLineChat } from "../../ui/lineChat.js";
-import { projectRoot } from "../../version.js";
 import { adapterFileOption, choiceOption, inputFileOption, integerOption, modelFileOption, numberInRangeOption, positiveNumberOption, urlOption } from "../optionValues.js";
+import { DEFAULT_DEVICE_MODEL } from "../../defaults.js";
 
 /** The embedded device model, used when `--model` is not given. */
-export const DEFAULT_DEVICE_MODEL = path.join(projectRoot, "models", "device.gguf");
 
 interface ChatOptions {
     scoring?: string;

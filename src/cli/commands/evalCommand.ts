@@ -12,8 +12,7 @@ import { MANIFEST_FILE } from "../../pool/poolFiles.js";
 import { SCORING_MODES } from "../../data/prompt.js";
 import { choiceOption, inputFileOption, integerOption, outputFolderOption, urlOption } from "../optionValues.js";
 import { formatEta } from "../trainingProgress.js";
-import { DEFAULT_DEVICE_MODEL, DEFAULT_POOL } from "./blendCommand.js";
-import { DEFAULT_SERVER_MODEL } from "./serveCommand.js";
+import { DEFAULT_DEVICE_MODEL, DEFAULT_POOL, DEFAULT_SERVER_MODEL } from "../../defaults.js";
 
 interface EvalCommandOptions {
     benchmark: string;

@@ -1,9 +1,8 @@
-import path from "node:path";
 import type { Command } from "commander";
 import { readGguf } from "../../gguf/reader.js";
 import { exportPeftAdapter } from "../../interop/exportPeft.js";
 import { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE } from "../../interop/hfLayout.js";
-import { projectRoot } from "../../version.js";
+import { DEFAULT_DEVICE_MODEL } from "../../defaults.js";
 
 interface ExportPeftCommandOptions {
     model: string;
@@ -18,7 +17,7 @@ export function registerExportPeftCommand(program: Command): void {
         .description(`write a GGUF LoRA adapter as a PEFT folder (${PEFT_CONFIG_FILE} + ${PEFT_WEIGHTS_FILE}) for the base model in Hugging Face layout, as PEFT and vLLM load it`)
         .argument("<adapter>", "the GGUF LoRA adapter")
         .requiredOption("--out <dir>", "the PEFT folder to write")
-        .option("--model <gguf>", "the adapter's base model", path.join(projectRoot, "models", "device.gguf"))
+        .option("--model <gguf>", "the adapter's base model", DEFAULT_DEVICE_MODEL)
         .option("--base-model-name <name>", "base_model_name_or_path to record: the Hugging Face id or path of the base (default the GGUF's general.name)")
         .action(async (adapter: string, options: ExportPeftCommandOptions) => {
             const exported = await exportPeftAdapter({

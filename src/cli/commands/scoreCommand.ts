@@ -14,8 +14,8 @@ import { ItemScorer } from "../../runtime/scoring.js";
 import { pooledAccuracy, taskAccuracy, type TaskAccuracy } from "../../runtime/taskAccuracy.js";
 import { pretrainCorpus } from "../../train/pretrainer.js";
 import { adapterFileOption, choiceOption, inputFileOption, integerOption, modelFileOption } from "../optionValues.js";
-import { DEFAULT_DEVICE_MODEL, DEFAULT_POOL } from "./blendCommand.js";
 import { textTable } from "../../format/textTable.js";
+import { DEFAULT_DEVICE_MODEL, DEFAULT_POOL } from "../../defaults.js";
 
 interface ScoreCommandOptions {
     model: string;

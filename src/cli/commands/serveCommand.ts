@@ -6,10 +6,9 @@ import { checkListenAddress } from "../../runtime/server/listenAddress.js";
 import { startOpenAiServer } from "../../runtime/server/openaiServer.js";
 import { formatRequestLog } from "../../runtime/server/requestLog.js";
 import { integerOption, modelFileOption } from "../optionValues.js";
-import { projectRoot } from "../../version.js";
+import { DEFAULT_SERVER_MODEL } from "../../defaults.js";
 
 /** The embedded server model, used when `--model` is not given. */
-export const DEFAULT_SERVER_MODEL = path.join(projectRoot, "models", "server.gguf");
 
 interface ServeOptions {
     model: string;

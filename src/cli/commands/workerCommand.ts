@@ -3,8 +3,8 @@ import path from "node:path";
 import type { Command } from "commander";
 import { startPoolWorker } from "../../pool/queue/poolWorker.js";
 import { parseRedisUrl } from "../../pool/queue/redisConnection.js";
-import { projectRoot } from "../../version.js";
 import { inputFileOption, integerOption, outputFolderOption, positiveNumberOption } from "../optionValues.js";
+import { DEFAULT_DEVICE_MODEL } from "../../defaults.js";
 
 interface WorkerCommandOptions {
     queue: string;
@@ -23,7 +23,7 @@ export function registerWorkerCommand(program: Command): void {
         .command("worker")
         .description("train the adapters of pool builds queued on Redis by `build-pool --queue` (run one or more per machine)")
         .requiredOption("--queue <url>", "Redis holding the queue: redis://[:password@]host[:port][/db], rediss://… for TLS")
-        .option("--model <gguf>", "base model; jobs of a build for another base model are left to other workers", path.join(projectRoot, "models", "device.gguf"))
+        .option("--model <gguf>", "base model; jobs of a build for another base model are left to other workers", DEFAULT_DEVICE_MODEL)
         .option("--work-dir <dir>", "checkpoints of the jobs in hand; a folder all workers share lets any of them continue a job whose worker died", path.join(os.tmpdir(), "crayon-worker"))
         .option("--concurrency <n>", "jobs trained at once by this process", "1")
         .option("--stall-seconds <s>", "how long a job waits with a worker that stopped answering before another takes it over (a training step must take well under half of it)", "30")
