@@ -74,14 +74,6 @@ export function combineLoraStacks(stacks: LoraStack[]): LoraStack {
     });
 }
 
-export function scaleLoraStack(stack: LoraStack, scale: number): LoraStack {
-    return stack.map((block) =>
-        Object.fromEntries(
-            Object.entries(block).map(([target, factors]) => [target, factors.map((f) => ({ ...f, scale: f.scale * scale }))])
-        )
-    );
-}
-
 export function disposeLoraStack(stack: LoraStack): void {
     for (const block of stack) for (const factors of Object.values(block)) for (const f of factors) tf.dispose([f.a, f.b]);
 }
