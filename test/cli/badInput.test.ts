@@ -91,6 +91,7 @@ const cases: Case[] = [
     ["serve --port abc", () => ["serve", "--port", "abc"], /--port must be an integer ≥ 0/],
     ["serve on a port in use", () => ["serve", "--model", at("model.gguf"), "--port", String(busyPort)], /127\.0\.0\.1:\d+ is already in use; choose another --port/],
     ["serve on an address of another machine", () => ["serve", "--model", at("model.gguf"), "--host", "10.255.255.1", "--port", "0"], /cannot listen on 10\.255\.255\.1/],
+    ["serve on an unknown host name", () => ["serve", "--model", at("model.gguf"), "--host", "no.such.host.invalid", "--port", "0"], /no\.such\.host\.invalid/],
     ["serve a missing model", () => ["serve", "--model", at("none.gguf")], /--model: .*none\.gguf does not exist/],
     ["serve a truncated model", () => ["serve", "--model", at("truncated.gguf"), "--port", "0", "--threads", "1"], /truncated\.gguf/],
     ["serve --threads 0", () => ["serve", "--threads", "0"], /--threads must be an integer ≥ 1/],
