@@ -8,13 +8,15 @@ import { compressFactors } from "./combine/svd.js";
 import type { BlendOptions, BlendPool, BlendResult } from "./types.js";
 import { writeBlendedAdapter } from "./writeBlendedAdapter.js";
 import { blendWeights, usesSimilarities } from "./weights/blendWeights.js";
+import { checkStrength, scaleWeights, searchStrength, type StrengthChoice } from "./weights/blendStrength.js";
 import { centroidSimilarities, taskEmbedding } from "./weights/similarity.js";
 import { checkK } from "./weights/softmax.js";
 
 /**
  * Blends a pool into one LoRA adapter for the task the examples show: weights by the chosen method, then
  * the weighted adapters combined exactly (concat) or re-compressed (svd), written as one GGUF file. No
- * gradient step; the pool's adapter files with non-zero weight are each read once.
+ * gradient step; the pool's adapter files with non-zero weight are each read once. A strength s scales the
+ * method's weights; at s = 0 the file keeps the method's adapters with B = 0, so it computes the base model.
  */
 export async function blendAdapters(pool: BlendPool, examples: readonly QaItem[], options: BlendOptions): Promise<BlendResult> {
     const { manifest } = pool;
@@ -25,6 +27,9 @@ export async function blendAdapters(pool: BlendPool, examples: readonly QaItem[]
     if (adapters.length === 0) throw new CrayonError(`pool ${manifest.name} has no adapters`);
     const rank = checkedRank(pool, options);
     if (options.topK !== undefined) checkK(options.topK, adapters.length);
+    if (options.strength !== undefined && options.strength !== 1 && method === "lorahub") {
+        throw new CrayonError("--strength applies to crayon, uniform, top1 and topk; lorahub's search already sets the size of its weights");
+    }
 
     const clock = stopwatch();
     let similarities: number[] | undefined;
@@ -34,16 +39,18 @@ export async function blendAdapters(pool: BlendPool, examples: readonly QaItem[]
         similarities = centroidSimilarities(taskEmbedding(embeddings), adapters.map((adapter) => centroidOf(pool, adapter.cluster, adapter.id)));
     }
     const embedMs = clock.lap();
-    const { weights, search } = await blendWeights(method, {
+    const { weights: methodWeights, search } = await blendWeights(method, {
         adapterCount: adapters.length,
         similarities,
         temperature: options.temperature,
         topK: options.topK,
         lorahub: options.lorahub
     });
+    const strength = await chooseStrength(methodWeights, options);
+    const weights = scaleWeights(methodWeights, strength.strength);
     const weightsMs = clock.lap();
 
-    const chosen = adapters.flatMap((adapter, i) => (weights[i] === 0 ? [] : [{ adapter, weight: weights[i]! }]));
+    const chosen = adapters.flatMap((adapter, i) => (methodWeights[i] === 0 ? [] : [{ adapter, weight: methodWeights[i]! }]));
     if (chosen.length === 0) throw new CrayonError(`blend method ${method} gave every adapter weight 0; there is nothing to blend`);
     const chosenRank = chosen.reduce((sum, { adapter }) => sum + adapter.rank, 0);
     if (rank !== undefined && rank > chosenRank) {
@@ -53,12 +60,13 @@ export async function blendAdapters(pool: BlendPool, examples: readonly QaItem[]
     const readMs = clock.lap();
 
     const concatenated = concatAdapters(factors.map((adapter, i) => ({ adapter, weight: chosen[i]!.weight })));
-    const matrices = rank === undefined ? concatenated : concatenated.map((m) => compressFactors(m, rank));
+    const combined = rank === undefined ? concatenated : concatenated.map((m) => compressFactors(m, rank));
+    const matrices = strength.strength === 1 ? combined : combined.map((m) => ({ ...m, scale: m.scale * strength.strength }));
     const combineMs = clock.lap();
 
     const blendRank = Math.max(...matrices.map((m) => m.rank));
     const info = {
-        method, combine, pool: manifest.name, adapterIds: adapters.map((a) => a.id), weights, rank: blendRank, baseSha256: manifest.baseModel.sha256
+        method, combine, pool: manifest.name, adapterIds: adapters.map((a) => a.id), weights, strength: strength.strength, rank: blendRank, baseSha256: manifest.baseModel.sha256
     };
     const written = writeBlendedAdapter(options.out, manifest.baseModel.architecture, matrices, info, options.base);
     const writeMs = clock.lap();
@@ -66,6 +74,8 @@ export async function blendAdapters(pool: BlendPool, examples: readonly QaItem[]
     return {
         adapterIds: info.adapterIds,
         weights,
+        methodWeights,
+        strength,
         ...(similarities === undefined ? {} : { similarities }),
         adapterPath: written.path,
         sha256: written.sha256,
@@ -73,6 +83,14 @@ export async function blendAdapters(pool: BlendPool, examples: readonly QaItem[]
         timings: { embedMs, weightsMs, readMs, combineMs, writeMs, blendMs: readMs + combineMs + writeMs },
         ...(search === undefined ? {} : { search })
     };
+}
+
+/** The strength given, or with "auto" the grid strength whose blend has the lowest few-shot loss on the examples. */
+async function chooseStrength(methodWeights: readonly number[], options: BlendOptions): Promise<StrengthChoice> {
+    const { strength = 1 } = options;
+    if (strength !== "auto") return { strength: checkStrength(strength) };
+    if (options.strengthLoss === undefined) throw new CrayonError("--strength auto needs a few-shot loss (a base model to evaluate the examples with)");
+    return searchStrength(methodWeights, options.strengthLoss);
 }
 
 /** svd's target rank (default: the pool's largest adapter rank), checked before anything is computed. */

@@ -12,6 +12,8 @@ export interface BlendInfo {
     /** every pool adapter in manifest order, with its weight (0 = left out): [K] */
     adapterIds: string[];
     weights: number[];
+    /** the scale applied to the method's weights to give `weights`; a file without it was blended at 1 */
+    strength?: number;
     /** largest rank of any adapted weight in the file */
     rank: number;
     /** sha256 of the base model the pool was built for */
@@ -30,6 +32,7 @@ export function blendMetadataEntries(info: BlendInfo, sha256?: string): [string,
         [keys.rank, gguf.u32(info.rank)],
         [keys.baseSha256, gguf.str(info.baseSha256)]
     ];
+    if (info.strength !== undefined) entries.push([keys.strength, gguf.f32(info.strength)]);
     if (sha256 !== undefined) entries.push([keys.sha256, gguf.str(sha256)]);
     return entries;
 }
@@ -44,6 +47,7 @@ export function readBlendInfo(file: GgufFile): (BlendInfo & { sha256: string }) 
         pool: metadataString(file, keys.pool),
         adapterIds: metadataStringArray(file, keys.adapterIds),
         weights: metadataNumberArray(file, keys.weights, GgufValueType.FLOAT32),
+        strength: file.metadata.has(keys.strength) ? metadataNumber(file, keys.strength, GgufValueType.FLOAT32) : 1,
         rank: metadataNumber(file, keys.rank, GgufValueType.UINT32),
         baseSha256: metadataString(file, keys.baseSha256),
         sha256: metadataString(file, keys.sha256)

@@ -1,6 +1,7 @@
 import type { QaItem } from "../data/item.js";
 import type { GgufFile } from "../gguf/types.js";
 import type { PoolManifest } from "../pool/manifest.js";
+import type { BlendStrength, StrengthChoice } from "./weights/blendStrength.js";
 import type { FewShotLoss, LorahubOptions } from "./weights/lorahubWeights.js";
 
 /** How the blend weights are chosen (see `blendWeights`). */
@@ -39,12 +40,16 @@ export interface BlendOptions {
     embed?: EmbedItems;
     /** lorahub: the few-shot loss of a weight vector, and the search's settings */
     lorahub?: LorahubOptions & { fewShotLoss: FewShotLoss };
+    /** every method but lorahub: the method's weights are scaled by this, or by the grid strength with the lowest `strengthLoss` when "auto"; default 1 */
+    strength?: BlendStrength;
+    /** strength "auto": the few-shot loss of a weight vector on the examples (as lorahub's) */
+    strengthLoss?: FewShotLoss;
 }
 
 /** Milliseconds of each stage; the blend proper is read + combine + write, embedding is separate. */
 export interface BlendTimings {
     embedMs: number;
-    /** computing the weights from the embeddings (lorahub: the whole search) */
+    /** computing the weights from the embeddings (lorahub and strength auto: the whole search) */
     weightsMs: number;
     /** reading and decoding the adapter files with non-zero weight */
     readMs: number;
@@ -56,9 +61,13 @@ export interface BlendTimings {
 }
 
 export interface BlendResult {
-    /** pool adapters in manifest order and their weights: [K] */
+    /** pool adapters in manifest order and their weights, the method's times the strength: [K] */
     adapterIds: string[];
     weights: number[];
+    /** the method's own weights, before the strength: [K] */
+    methodWeights: number[];
+    /** the scale applied to the method's weights, and with strength "auto" the loss at each grid point */
+    strength: StrengthChoice;
     /** cosine of the task embedding with each adapter's centroid, when the method embeds: [K] */
     similarities?: number[];
     /** the written adapter; its name carries the content hash when `out` is a folder */

@@ -12,7 +12,7 @@ import type { DeviceScorer } from "./deviceScorer.js";
 import type { TaskPlan } from "./evalPlan.js";
 import type { ProgressCounter } from "./progress.js";
 import { accuracyOf, type ScoredItem } from "./scoredItem.js";
-import { isBlendMethod, type EvalMethod, type MethodResult } from "./types.js";
+import { blendSettings, isBlendMethod, type EvalMethod, type MethodResult } from "./types.js";
 
 /** What the device methods run on: the loaded base model, the pool, and where blends are written. */
 export interface DeviceSetup {
@@ -48,17 +48,25 @@ export async function runTaskMethod(setup: DeviceSetup, task: TaskPlan, method: 
     let blend: MethodResult["blend"];
     if (isBlendMethod(method)) {
         progress.stage(`${task.task}: blend ${method}`);
+        const fewShotLoss = fewShotLossOf(setup, task);
+        const { method: blendMethod, strength } = blendSettings(method);
         const result = await blendAdapters(setup.pool, task.shots, {
-            method,
+            method: blendMethod,
             combine: "concat",
             out: path.join(setup.out, "adapters"),
             base: setup.base,
             embed: setup.embed,
-            lorahub: { budget: setup.lorahubBudget, seed: setup.seed, fewShotLoss: fewShotLossOf(setup, task) }
+            lorahub: { budget: setup.lorahubBudget, seed: setup.seed, fewShotLoss },
+            strength,
+            strengthLoss: fewShotLoss
         });
-        if (method !== "lorahub") progress.advance(); // lorahub advanced once per loss evaluation
+        if (method !== "lorahub") progress.advance(); // lorahub advanced once per loss evaluation, strength auto once per grid point and once here
         adapters = [{ path: result.adapterPath, scale: 1 }];
-        blend = { weights: result.weights, adapter: path.relative(setup.out, result.adapterPath), sha256: result.sha256, ...(result.search ? { search: result.search } : {}) };
+        blend = {
+            weights: result.weights, adapter: path.relative(setup.out, result.adapterPath), sha256: result.sha256,
+            ...(result.search ? { search: result.search } : {}),
+            ...(result.strength.losses ? { strength: result.strength } : {})
+        };
     }
     progress.stage(`${task.task}: score ${method}`);
     const scored = await setup.device.score(adapters, task.userTask.test, () => progress.advance());
@@ -89,7 +97,7 @@ export async function runOracle(setup: DeviceSetup, tasks: readonly TaskPlan[]):
     });
 }
 
-/** lorahub's objective on the task's k examples, one progress unit per evaluation. */
+/** lorahub's objective (and strength auto's) on the task's k examples, one progress unit per evaluation. */
 function fewShotLossOf(setup: DeviceSetup, task: TaskPlan): FewShotLoss {
     const encoder = new ItemEncoder(setup.model, setup.modelPath);
     const loss = llamaFewShotLoss(setup.runtime, setup.model, setup.pool.adapterPaths, encoder, task.shots);

@@ -5,7 +5,7 @@ import { promptText } from "../data/prompt.js";
 import { CrayonError } from "../errors.js";
 import type { LoadedPool } from "../pool/loadPool.js";
 import { drawOutOfScope } from "./taskRouting.js";
-import { isBlendMethod, type EvalOptions } from "./types.js";
+import { blendProgressUnits, isBlendMethod, type EvalOptions } from "./types.js";
 
 /** One user task as the eval runs it. */
 export interface TaskPlan {
@@ -64,7 +64,7 @@ export function evalPlan(benchmark: Benchmark, pool: LoadedPool, options: EvalOp
 
     const testItems = tasks.reduce((sum, t) => sum + t.userTask.test.length, 0);
     const deviceMethods = options.methods.filter((m) => m !== "oracle").length;
-    const blends = options.methods.filter(isBlendMethod).reduce((sum, m) => sum + (m === "lorahub" ? options.lorahubBudget : 1), 0);
+    const blends = options.methods.filter(isBlendMethod).reduce((sum, m) => sum + blendProgressUnits(m, options.lorahubBudget), 0);
     // embedded once each: the shots and every routing query's prompt (the memoized embedder skips repeats)
     const embedded = new Set(tasks.flatMap((t) => [...t.shots, ...t.routingQueries.map((q) => q.item)]).map(promptText)).size;
     const totalUnits =

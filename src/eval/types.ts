@@ -1,20 +1,36 @@
 import type { ScoringMode } from "../data/prompt.js";
 import type { BlendMethod } from "../blend/types.js";
+import { STRENGTH_GRID, type BlendStrength, type StrengthChoice } from "../blend/weights/blendStrength.js";
 import type { RoutingPolicy } from "../hybrid/policy.js";
 import type { PairedDifference } from "./pairedDifference.js";
 import type { PolicyRouting } from "./routingCurve.js";
 
-/** What `crayon eval` compares on the device: the base model, each blend method, and the oracle adapter. */
-export const EVAL_METHODS = ["base", "uniform", "top1", "topk", "crayon", "lorahub", "oracle"] as const;
+/**
+ * What `crayon eval` compares on the device: the base model, each blend method, crayon at the strength its
+ * examples' few-shot loss chooses (`crayon blend --strength auto`), and the oracle adapter.
+ */
+export const EVAL_METHODS = ["base", "uniform", "top1", "topk", "crayon", "crayon-strength", "lorahub", "oracle"] as const;
 export type EvalMethod = (typeof EVAL_METHODS)[number];
-export const DEFAULT_EVAL_METHODS: EvalMethod[] = ["base", "uniform", "top1", "crayon", "lorahub", "oracle"];
+export const DEFAULT_EVAL_METHODS: EvalMethod[] = ["base", "uniform", "top1", "crayon", "crayon-strength", "lorahub", "oracle"];
 
 /** The policies whose threshold the eval sweeps (device-only and server-only are the curves' ends). */
 export const SWEPT_POLICIES = ["confidence", "scope", "confidence+scope"] as const satisfies readonly RoutingPolicy[];
 export type SweptPolicy = (typeof SWEPT_POLICIES)[number];
 
-export function isBlendMethod(method: EvalMethod): method is BlendMethod & EvalMethod {
+/** The eval methods that blend the pool from the task's examples. */
+export function isBlendMethod(method: EvalMethod): method is Exclude<EvalMethod, "base" | "oracle"> {
     return method !== "base" && method !== "oracle";
+}
+
+/** The blend method and strength an eval blend method runs `blendAdapters` with. */
+export function blendSettings(method: Exclude<EvalMethod, "base" | "oracle">): { method: BlendMethod; strength: BlendStrength } {
+    return method === "crayon-strength" ? { method: "crayon", strength: "auto" } : { method, strength: 1 };
+}
+
+/** Progress units of one blend: one per few-shot loss evaluation (lorahub), per grid strength and the blend (strength auto), else the blend. */
+export function blendProgressUnits(method: Exclude<EvalMethod, "base" | "oracle">, lorahubBudget: number): number {
+    if (method === "lorahub") return lorahubBudget;
+    return blendSettings(method).strength === "auto" ? STRENGTH_GRID.length + 1 : 1;
 }
 
 /** Where the server model runs: a `crayon serve` child process started by the eval, or a running server. */
@@ -98,7 +114,7 @@ export interface MethodResult {
     /** the probability of each chosen option, same order */
     confidences: number[];
     /** blend methods: the blend's weights (one per pool adapter, manifest order) and the adapter written */
-    blend?: { weights: number[]; adapter: string; sha256: string; search?: { evaluations: number; startLoss: number; loss: number } };
+    blend?: { weights: number[]; adapter: string; sha256: string; search?: { evaluations: number; startLoss: number; loss: number }; strength?: StrengthChoice };
     /** oracle: the single pool adapter with the best test accuracy — an upper reference, it reads the test labels */
     oracle?: { adapterId: string; accuracyByAdapter: Record<string, number> };
 }

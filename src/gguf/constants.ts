@@ -171,6 +171,7 @@ export const GgufKey = {
         pool: "crayon.blend.pool",
         adapterIds: "crayon.blend.adapter_ids",
         weights: "crayon.blend.weights",
+        strength: "crayon.blend.strength",
         rank: "crayon.blend.rank",
         baseSha256: "crayon.blend.base_sha256",
         sha256: "crayon.blend.sha256"

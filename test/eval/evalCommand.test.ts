@@ -49,7 +49,7 @@ describe("crayon eval on a tiny configuration", () => {
         expect(config.pool.manifestSha256).toBe(await sha256File(path.join(fixture.poolDir, "manifest.json")));
         expect(config.server).toEqual({ kind: "spawned", model: { path: fixture.serverPath, sha256: await sha256File(fixture.serverPath) }, modelId: "server" });
         expect(config.benchmark.sha256).toBe(await sha256File(fixture.benchmarkPath));
-        expect(config).toMatchObject({ methods: ["base", "uniform", "top1", "crayon", "lorahub", "oracle"], hybridMethod: "crayon", kShot: 4, seed: 3, lorahubBudget: 6 });
+        expect(config).toMatchObject({ methods: ["base", "uniform", "top1", "crayon", "crayon-strength", "lorahub", "oracle"], hybridMethod: "crayon", kShot: 4, seed: 3, lorahubBudget: 6 });
     });
 
     it("scores every method on every task's test items, and the oracle is the best pool adapter", () => {
@@ -158,7 +158,7 @@ describe("crayon eval refuses bad input with one line and starts nothing", () =>
     it.each([
         ["a missing pool", ["--pool", "/nonexistent/pool"], /\/nonexistent\/pool: no manifest\.json/],
         ["an unknown method", ["--methods", "base,best"], /--methods must be one of base, uniform/],
-        ["oracle as the hybrid method", ["--hybrid-method", "oracle"], /--hybrid-method must be one of base, uniform, top1, crayon, lorahub, found "oracle"/],
+        ["oracle as the hybrid method", ["--hybrid-method", "oracle"], /--hybrid-method must be one of base, uniform, top1, crayon, crayon-strength, lorahub, found "oracle"/],
         ["both a server model and a URL", ["--server-url", "http://127.0.0.1:9/v1"], /--server-model or --server-url, not both/],
         ["more shots than a task has", ["--k-shot", "9"], /cannot draw 9 shots for rank\.min/],
         ["a k of zero", ["--k-shot", "0"], /--k-shot must be an integer ≥ 1/]

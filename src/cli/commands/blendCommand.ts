@@ -6,6 +6,7 @@ import { blendAdapters } from "../../blend/blendAdapters.js";
 import { blendCoverage, coverageLine, coverageWarning, type BlendCoverage } from "../../blend/coverage.js";
 import { BLEND_METHODS, COMBINE_METHODS, type BlendMethod, type BlendOptions, type BlendResult, type CombineMethod } from "../../blend/types.js";
 import { DEFAULT_TEMPERATURE } from "../../blend/weights/crayonWeights.js";
+import { STRENGTH_GRID, type BlendStrength } from "../../blend/weights/blendStrength.js";
 import { scoredAs } from "../../data/item.js";
 import { loadUserExamples } from "../../data/loaders/userExamples.js";
 import { CrayonError } from "../../errors.js";
@@ -32,6 +33,7 @@ interface BlendCommandOptions {
     out: string;
     budget: string;
     seed: string;
+    strength: string;
     json?: boolean;
     format: string;
 }
@@ -52,6 +54,7 @@ export function registerBlendCommand(program: Command): void {
         .option("--rank <r>", "svd: rank of each blended weight (default the pool's adapter rank)")
         .option("--budget <n>", "lorahub: most few-shot loss evaluations", "40")
         .option("--seed <n>", "lorahub: search seed", "0")
+        .option("--strength <auto|s>", `scale of the method's weights (not lorahub); auto: the one of ${STRENGTH_GRID.join(", ")} with the lowest few-shot loss on the examples`, "1")
         .option("--json", "print the result as JSON")
         .option("--format <gguf|peft>", "gguf: a llama.cpp LoRA file; peft: a PEFT folder (adapter_config.json + adapter_model.safetensors) for the base model in Hugging Face layout, as PEFT and vLLM load it", "gguf")
         .action(async (options: BlendCommandOptions) => {
@@ -67,6 +70,8 @@ export function registerBlendCommand(program: Command): void {
                 ...(options.rank === undefined ? {} : { rank: integerOption(options.rank, "--rank", 1) })
             };
             const lorahub = { budget: integerOption(options.budget, "--budget", 1), seed: integerOption(options.seed, "--seed") };
+            const strength = strengthOption(options.strength);
+            blendOptions.strength = strength;
             await blendOutOption(options.out);
             const loaded = await loadUserExamples(await inputFileOption(options.examples, "--examples"));
             if (loaded.length === 0) throw new CrayonError(`${options.examples}: no examples; write one question with its choices and answer per line`);
@@ -75,15 +80,15 @@ export function registerBlendCommand(program: Command): void {
             const examples = scoredAs(loaded, pool.manifest.scoring ?? "letter");
             if (blendOptions.topK !== undefined) checkK(blendOptions.topK, pool.manifest.adapters.length);
             blendOptions.base = await readGguf(options.model);
-            const runtime = method === "uniform" ? undefined : await LlamaRuntime.create();
+            const runtime = method === "uniform" && strength !== "auto" ? undefined : await LlamaRuntime.create();
             let hooks: BaseModelHooks | undefined;
             try {
                 if (runtime !== undefined) {
-                    hooks = await baseModelHooks(runtime, await runtime.loadModel(options.model), options.model, pool, examples, method, lorahub);
+                    hooks = await baseModelHooks(runtime, await runtime.loadModel(options.model), options.model, pool, examples, method, lorahub, strength);
                     Object.assign(blendOptions, hooks.options);
                 }
                 const result = await (format === "peft" ? blendAsPeft : blendAdapters)(pool, examples, blendOptions);
-                const coverage = result.similarities === undefined ? undefined : blendCoverage(result.adapterIds, result.similarities, result.weights);
+                const coverage = result.similarities === undefined ? undefined : blendCoverage(result.adapterIds, result.similarities, result.methodWeights);
                 const warning = coverage === undefined ? undefined : coverageWarning(coverage);
                 if (warning !== undefined) process.stderr.write(`${warning}\n`);
                 process.stdout.write(options.json ? `${JSON.stringify(resultJson(result, method, combine, coverage), null, 2)}\n` : resultTable(result, pool, method, combine, coverage));
@@ -92,6 +97,14 @@ export function registerBlendCommand(program: Command): void {
                 await runtime?.dispose();
             }
         });
+}
+
+/** `--strength`: auto, or a number ≥ 0. */
+function strengthOption(text: string): BlendStrength {
+    if (text === "auto") return text;
+    const value = Number(text);
+    if (text.trim() === "" || !(Number.isFinite(value) && value >= 0)) throw new CrayonError(`--strength must be auto or a number ≥ 0, found "${text}"`);
+    return value;
 }
 
 /** `--out`: a .gguf file, or a folder the adapter is named in; another file name (z.txt) would silently become a folder. */
@@ -114,8 +127,10 @@ function resultTable(result: BlendResult, pool: LoadedPool, method: BlendMethod,
         result.weights[i]!.toFixed(4)
     ]);
     const { timings } = result;
-    const out = [`pool ${pool.manifest.name}, method ${method}, combine ${combine}`, "", ...textTable(header, rows, (i) => i >= 2), ""];
+    const out = [`pool ${pool.manifest.name}, method ${method}, combine ${combine}, strength ${result.strength.strength}`, "", ...textTable(header, rows, (i) => i >= 2), ""];
     if (coverage !== undefined) out.push(coverageLine(coverage));
+    if (result.strength.losses) out.push(`strength: few-shot loss ${result.strength.losses.map(({ strength, loss }) => `${loss.toFixed(4)} at ${strength}`).join(", ")}; chose ${result.strength.strength}`);
+    if (result.strength.strength === 0) out.push("strength 0: the base model alone fits the examples best; the adapter written leaves it unchanged");
     if (result.search) out.push(`search: ${result.search.evaluations} loss evaluations, few-shot loss ${result.search.startLoss.toFixed(4)} (uniform) → ${result.search.loss.toFixed(4)}`);
     out.push(`wrote ${result.adapterPath} (rank ${result.rank}, sha256 ${result.sha256.slice(0, 12)}…)`);
     out.push(`time: embedding ${ms(timings.embedMs)}, weights ${ms(timings.weightsMs)}, blend ${ms(timings.blendMs)} (read ${ms(timings.readMs)}, combine ${ms(timings.combineMs)}, write ${ms(timings.writeMs)})`);
@@ -129,6 +144,7 @@ function resultJson(result: BlendResult, method: BlendMethod, combine: CombineMe
         method,
         combine,
         rank: result.rank,
+        strength: result.strength,
         adapters: result.adapterIds.map((id, i) => ({ id, weight: result.weights[i], ...(result.similarities ? { similarity: result.similarities[i] } : {}) })),
         timings: result.timings,
         ...(coverage === undefined ? {} : { coverage }),
