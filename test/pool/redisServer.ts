@@ -11,6 +11,8 @@ export interface TestRedis {
     url: string;
     /** FLUSHALL: the next test starts with an empty queue */
     flush(): Promise<void>;
+    /** stops the server and starts it again on the same port: empty, as after a crash without persistence */
+    restart(): Promise<void>;
     stop(): Promise<void>;
 }
 
@@ -29,27 +31,47 @@ async function freePort(): Promise<number> {
 export async function startTestRedis(dir: string, password: string): Promise<TestRedis> {
     const port = await freePort();
     const pidFile = path.join(dir, `redis-${port}.pid`);
-    const started = spawnSync("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "yes", "--pidfile", pidFile, "--dir", dir, "--requirepass", password]);
-    if (started.status !== 0) throw new Error(`redis-server did not start: ${started.stderr.toString()}`);
     const client = new Redis({ host: "127.0.0.1", port, password, lazyConnect: true, retryStrategy: () => 100 });
-    client.on("error", () => undefined); // refused until the daemon listens
-    for (let tries = 0; ; tries++) {
-        try {
-            await client.connect().catch(() => undefined);
-            await client.ping();
-            break;
-        } catch (error) {
-            if (tries > 100) throw error;
-            await sleep(50);
+    client.on("error", () => undefined); // refused while the daemon is not listening
+    const launch = async () => {
+        const started = spawnSync("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "yes", "--pidfile", pidFile, "--dir", dir, "--requirepass", password]);
+        if (started.status !== 0) throw new Error(`redis-server did not start: ${started.stderr.toString()}`);
+        for (let tries = 0; ; tries++) {
+            try {
+                await client.connect().catch(() => undefined);
+                await client.ping();
+                return;
+            } catch (error) {
+                if (tries > 100) throw error;
+                await sleep(50);
+            }
         }
-    }
+    };
+    const shutDown = async () => {
+        const pid = Number((await readFile(pidFile, "utf8")).trim());
+        process.kill(pid, "SIGTERM");
+        while (await isRunning(pid)) await sleep(20);
+    };
+    await launch();
     return {
         url: `redis://:${encodeURIComponent(password)}@127.0.0.1:${port}`,
         flush: async () => void (await client.flushall()),
+        restart: async () => {
+            await shutDown();
+            await launch();
+        },
         stop: async () => {
             client.disconnect();
-            const pid = Number((await readFile(pidFile, "utf8")).trim());
-            process.kill(pid, "SIGTERM");
+            await shutDown();
         }
     };
+}
+
+async function isRunning(pid: number): Promise<boolean> {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch {
+        return false;
+    }
 }

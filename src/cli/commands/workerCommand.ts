@@ -1,8 +1,11 @@
 import os from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
+import { createLoraOptimization } from "../../pool/loraOptimization.js";
 import { startPoolWorker } from "../../pool/queue/poolWorker.js";
 import { parseRedisUrl } from "../../pool/queue/redisConnection.js";
+import { chooseTrainingEngine, TRAINING_ENGINES } from "../../train/ggml/engineChoice.js";
+import { createGgmlLoraOptimization } from "../../train/ggml/loraOptimization.js";
 import { inputFileOption, integerOption, outputFolderOption, positiveNumberOption } from "../optionValues.js";
 import { DEFAULT_DEVICE_MODEL } from "../../defaults.js";
 
@@ -12,6 +15,7 @@ interface WorkerCommandOptions {
     workDir: string;
     concurrency: string;
     stallSeconds: string;
+    engine?: string;
 }
 
 /** First 12 hex digits of a sha256: enough to tell two models apart in a log line. */
@@ -26,6 +30,7 @@ export function registerWorkerCommand(program: Command): void {
         .option("--model <gguf>", "base model; jobs of a build for another base model are left to other workers", DEFAULT_DEVICE_MODEL)
         .option("--work-dir <dir>", "checkpoints of the jobs in hand; a folder all workers share lets any of them continue a job whose worker died", path.join(os.tmpdir(), "crayon-worker"))
         .option("--concurrency <n>", "jobs trained at once by this process", "1")
+        .option("--engine <name>", `training engine, one of ${TRAINING_ENGINES.join(", ")}, chosen as build-pool chooses it (the same engine on every worker gives the adapters a local build with it would)`)
         .option("--stall-seconds <s>", "how long a job waits with a worker that stopped answering before another takes it over (a training step must take well under half of it)", "30")
         .action(async (options: WorkerCommandOptions) => {
             const redis = parseRedisUrl(options.queue, "--queue");
@@ -34,9 +39,12 @@ export function registerWorkerCommand(program: Command): void {
             await inputFileOption(options.model, "--model");
             await outputFolderOption(options.workDir, "--work-dir");
             const log = (line: string) => process.stderr.write(`${line}\n`);
+            const engine = await chooseTrainingEngine(options.engine);
+            log(engine.line);
             const own = await startPoolWorker({
                 modelPath: options.model,
                 redis,
+                createOptimization: engine.engine === "ggml" ? createGgmlLoraOptimization : createLoraOptimization,
                 workDir: options.workDir,
                 concurrency,
                 stallSeconds,

@@ -5,9 +5,9 @@ import { loadLlamaModel } from "../../model/modelFile.js";
 import { ItemEncoder } from "../../runtime/encode.js";
 import { LlamaRuntime } from "../../runtime/llama.js";
 import { setupEngine } from "../../train/engine/backend.js";
+import type { CreateLoraOptimization } from "../adapterTrainer.js";
 import { trainPoolAdapter, type ClusterJob, type LoadedBase } from "../clusterAdapter.js";
 import { fingerprintBaseModel } from "../fingerprint.js";
-import { createLoraOptimization } from "../loraOptimization.js";
 import type { BaseModelFingerprint, PoolAdapter } from "../manifest.js";
 import { adapterFile, adapterId } from "../poolFiles.js";
 import { clusterJobProblem, jobCluster, QUEUE_NAME, TRAIN_JOB, type AdapterJobProgress, type AdapterJobResult } from "./adapterJob.js";
@@ -16,6 +16,8 @@ import { checkRedis, type RedisTarget } from "./redisConnection.js";
 export interface PoolWorkerOptions {
     modelPath: string;
     redis: RedisTarget;
+    /** the training engine's LoRA optimisation, as `build-pool` would choose it on this machine */
+    createOptimization: CreateLoraOptimization;
     /**
      * Where jobs are checkpointed, one folder per job id. A job whose worker died is continued from its
      * last checkpoint by whichever worker takes it over and can read this folder: a folder shared by the
@@ -80,7 +82,7 @@ export async function startPoolWorker(options: PoolWorkerOptions): Promise<BaseM
             job.updateProgress(progress).catch((error: Error) => events.onConnectionError?.(error.message));
         };
         const adapter = await trainPoolAdapter(loaded, job.data, { adapterPath, checkpoints: path.join(jobDir, "checkpoints") }, {
-            createOptimization: createLoraOptimization,
+            createOptimization: options.createOptimization,
             onStart: (startStep, steps) => {
                 totalSteps = steps;
                 events.onStart?.(id, startStep, steps);
