@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
+import type { QaItem } from "../data/item.js";
+import { loadUserExamples } from "../data/loaders/userExamples.js";
 import { CrayonError } from "../errors.js";
 import { readGguf } from "../gguf/reader.js";
 import { validateLlamaModel, validateLoraAdapter } from "../gguf/validate.js";
@@ -51,6 +53,13 @@ export async function inputFileOption(file: string, option: string): Promise<str
     if (found === undefined) throw new CrayonError(`${option}: ${file} does not exist; check the path`);
     if (!found.isFile()) throw new CrayonError(`${option}: ${file} is not a file`);
     return file;
+}
+
+/** A user's examples file (.jsonl or .csv) holding at least one example. */
+export async function examplesFileOption(file: string, option: string): Promise<QaItem[]> {
+    const examples = await loadUserExamples(await inputFileOption(file, option));
+    if (examples.length === 0) throw new CrayonError(`${file}: no examples; write one question with its choices and answer per line`);
+    return examples;
 }
 
 /** A llama GGUF model, read and validated before any runtime starts: a damaged file is one line at once. */

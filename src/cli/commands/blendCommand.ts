@@ -8,14 +8,13 @@ import { BLEND_METHODS, COMBINE_METHODS, type BlendMethod, type BlendOptions, ty
 import { DEFAULT_TEMPERATURE } from "../../blend/weights/crayonWeights.js";
 import { STRENGTH_GRID, type BlendStrength } from "../../blend/weights/blendStrength.js";
 import { scoredAs } from "../../data/item.js";
-import { loadUserExamples } from "../../data/loaders/userExamples.js";
 import { CrayonError } from "../../errors.js";
 import { readGguf } from "../../gguf/reader.js";
 import { BLEND_FORMATS, blendAsPeft } from "../../interop/blendAsPeft.js";
 import { loadPool, type LoadedPool } from "../../pool/loadPool.js";
 import { LlamaRuntime } from "../../runtime/llama.js";
 import { checkK } from "../../blend/weights/softmax.js";
-import { choiceOption, inputFileOption, integerOption, outputFileOption, outputFolderOption, positiveNumberOption } from "../optionValues.js";
+import { choiceOption, examplesFileOption, inputFileOption, integerOption, outputFileOption, outputFolderOption, positiveNumberOption } from "../optionValues.js";
 import { textTable } from "../../format/textTable.js";
 import { DEFAULT_DEVICE_MODEL, DEFAULT_POOL } from "../../defaults.js";
 
@@ -73,8 +72,7 @@ export function registerBlendCommand(program: Command): void {
             const strength = strengthOption(options.strength);
             blendOptions.strength = strength;
             await blendOutOption(options.out);
-            const loaded = await loadUserExamples(await inputFileOption(options.examples, "--examples"));
-            if (loaded.length === 0) throw new CrayonError(`${options.examples}: no examples; write one question with its choices and answer per line`);
+            const loaded = await examplesFileOption(options.examples, "--examples");
             const pool = await loadPool(options.pool, { baseModelPath: await inputFileOption(options.model, "--model") });
             // a user's examples are scored (lorahub's loss) the way the pool's adapters were trained
             const examples = scoredAs(loaded, pool.manifest.scoring ?? "letter");

@@ -2,8 +2,6 @@ import os from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
 import { blendAdapters } from "../../blend/blendAdapters.js";
-import { loadUserExamples } from "../../data/loaders/userExamples.js";
-import { CrayonError } from "../../errors.js";
 import { promptText, SCORING_MODES } from "../../data/prompt.js";
 import { readGguf } from "../../gguf/reader.js";
 import { blendCoverage, coverageLine, coverageWarning } from "../../blend/coverage.js";
@@ -18,7 +16,7 @@ import { ServerClient } from "../../runtime/serverClient.js";
 import { describeAdapter } from "../../ui/adapterLabel.js";
 import { CHAT_HELP, ChatSession } from "../../ui/chatSession.js";
 import { runLineChat } from "../../ui/lineChat.js";
-import { adapterFileOption, choiceOption, inputFileOption, integerOption, modelFileOption, numberInRangeOption, positiveNumberOption, urlOption } from "../optionValues.js";
+import { adapterFileOption, choiceOption, examplesFileOption, integerOption, modelFileOption, numberInRangeOption, positiveNumberOption, urlOption } from "../optionValues.js";
 import { DEFAULT_DEVICE_MODEL } from "../../defaults.js";
 
 /** The embedded device model, used when `--model` is not given. */
@@ -77,9 +75,7 @@ export function registerChatCommand(program: Command): void {
             const serverShare = numberInRangeOption(options.serverShare, "--server-share", 0, 1);
             await modelFileOption(options.model, "--model");
             if (options.adapter !== undefined) await adapterFileOption(options.adapter, "--adapter", options.model);
-            if (options.examples !== undefined && (await loadUserExamples(await inputFileOption(options.examples, "--examples"))).length === 0) {
-                throw new CrayonError(`${options.examples}: no examples; write one question with its choices and answer per line`);
-            }
+            if (options.examples !== undefined) await examplesFileOption(options.examples, "--examples");
             const runtime = await LlamaRuntime.create({ threads });
             const cache = new ModelCache(runtime);
             let embedder: Embedder | undefined;
