@@ -60,7 +60,7 @@ export async function runTaskMethod(setup: DeviceSetup, task: TaskPlan, method: 
             strength,
             strengthLoss: fewShotLoss
         });
-        if (method !== "lorahub") progress.advance(); // lorahub advanced once per loss evaluation, strength auto once per grid point and once here
+        if (method !== "lorahub") progress.advance("blend"); // the loss evaluations (lorahub, strength auto) advanced as they ran
         adapters = [{ path: result.adapterPath, scale: 1 }];
         blend = {
             weights: result.weights, adapter: path.relative(setup.out, result.adapterPath), sha256: result.sha256,
@@ -69,7 +69,7 @@ export async function runTaskMethod(setup: DeviceSetup, task: TaskPlan, method: 
         };
     }
     progress.stage(`${task.task}: score ${method}`);
-    const scored = await setup.device.score(adapters, task.userTask.test, () => progress.advance());
+    const scored = await setup.device.score(adapters, task.userTask.test, () => progress.advance("deviceItem"));
     return { result: { ...methodResult(scored), ...(blend === undefined ? {} : { blend }) }, adapters, scored };
 }
 
@@ -83,7 +83,7 @@ export async function runOracle(setup: DeviceSetup, tasks: readonly TaskPlan[]):
     const byAdapter: ScoredItem[][][] = []; // [adapter][task][item]
     for (const [k, adapterPath] of pool.adapterPaths.entries()) {
         progress.stage(`oracle: adapter ${pool.manifest.adapters[k]!.id}`);
-        const scored = await setup.device.score([{ path: adapterPath, scale: 1 }], allTest, () => progress.advance());
+        const scored = await setup.device.score([{ path: adapterPath, scale: 1 }], allTest, () => progress.advance("deviceItem"));
         let start = 0;
         byAdapter.push(tasks.map((t) => scored.slice(start, (start += t.userTask.test.length))));
     }
@@ -103,7 +103,7 @@ function fewShotLossOf(setup: DeviceSetup, task: TaskPlan): FewShotLoss {
     const loss = llamaFewShotLoss(setup.runtime, setup.model, setup.pool.adapterPaths, encoder, task.shots);
     return async (weights) => {
         const value = await loss(weights);
-        setup.progress.advance();
+        setup.progress.advance("lossEvaluation");
         return value;
     };
 }

@@ -5,7 +5,8 @@ import { promptText } from "../data/prompt.js";
 import { CrayonError } from "../errors.js";
 import type { LoadedPool } from "../pool/loadPool.js";
 import { drawOutOfScope } from "./taskRouting.js";
-import { blendProgressUnits, isBlendMethod, type EvalOptions } from "./types.js";
+import { addWork, type Work } from "./progress.js";
+import { blendLossEvaluations, isBlendMethod, type EvalOptions } from "./types.js";
 
 /** One user task as the eval runs it. */
 export interface TaskPlan {
@@ -29,8 +30,8 @@ export interface EvalPlan {
     outOfScopeItems: QaItem[];
     /** out-of-scope queries left out because their prompt does not fit a model's context */
     outOfScopeTooLong: number;
-    /** progress units: items scored or embedded, blends, lorahub evaluations */
-    totalUnits: number;
+    /** the whole run's work: texts embedded, blends, loss evaluations, items scored on the device and on the server */
+    work: Work;
 }
 
 /**
@@ -62,17 +63,20 @@ export function evalPlan(benchmark: Benchmark, pool: LoadedPool, options: EvalOp
     const serverItems = distinct(tasks.flatMap((t) => t.routingQueries.map(({ item }) => item)));
     const outOfScopeItems = distinct(tasks.flatMap((t) => t.outOfScope));
 
-    const testItems = tasks.reduce((sum, t) => sum + t.userTask.test.length, 0);
-    const deviceMethods = options.methods.filter((m) => m !== "oracle").length;
-    const blends = options.methods.filter(isBlendMethod).reduce((sum, m) => sum + blendProgressUnits(m, options.lorahubBudget), 0);
     // embedded once each: the shots and every routing query's prompt (the memoized embedder skips repeats)
     const embedded = new Set(tasks.flatMap((t) => [...t.shots, ...t.routingQueries.map((q) => q.item)]).map(promptText)).size;
-    const totalUnits =
-        tasks.length * blends
-        + testItems * deviceMethods
-        + (options.methods.includes("oracle") ? pool.adapterPaths.length * testItems : 0)
-        + tasks.reduce((sum, t) => sum + t.outOfScope.length, 0)
-        + embedded
-        + serverItems.length;
-    return { tasks, serverItems, outOfScopeItems, outOfScopeTooLong: benchmark.outOfScope.length - allOutOfScope.length, totalUnits };
+    const work = addWork(...tasks.map((task) => taskWork(task, options, pool.adapterPaths.length)), { embedding: embedded, serverItem: serverItems.length });
+    return { tasks, serverItems, outOfScopeItems, outOfScopeTooLong: benchmark.outOfScope.length - allOutOfScope.length, work };
+}
+
+/** One task's device work: each method's blend and loss evaluations, its test items under each method and each oracle adapter, its out-of-scope queries. */
+export function taskWork(task: TaskPlan, options: EvalOptions, poolAdapters: number): Work {
+    const blendMethods = options.methods.filter(isBlendMethod);
+    const deviceMethods = options.methods.filter((m) => m !== "oracle").length;
+    const oracleAdapters = options.methods.includes("oracle") ? poolAdapters : 0;
+    return {
+        blend: blendMethods.filter((m) => m !== "lorahub").length,
+        lossEvaluation: blendMethods.reduce((sum, m) => sum + blendLossEvaluations(m, options.lorahubBudget), 0),
+        deviceItem: task.userTask.test.length * (deviceMethods + oracleAdapters) + task.outOfScope.length
+    };
 }

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -6,7 +7,7 @@ import { promptText } from "../data/prompt.js";
 import { CrayonError } from "../errors.js";
 import { readGguf } from "../gguf/reader.js";
 import { validateLlamaModel } from "../gguf/validate.js";
-import { TaskScope } from "../hybrid/taskScope.js";
+import { TaskScope, type EmbedTexts } from "../hybrid/taskScope.js";
 import { disposeWeights } from "../model/weights.js";
 import { loadLlamaModel, type LoadedLlamaModel } from "../model/modelFile.js";
 import { createHiddenStateEmbedder } from "../pool/hiddenStateEmbedder.js";
@@ -18,12 +19,13 @@ import { runOracle, runTaskMethod, type DeviceSetup, type TaskMethodRun } from "
 import { DeviceScorer } from "./deviceScorer.js";
 import { fitsContexts } from "./contextFit.js";
 import { evalConfig } from "./evalConfig.js";
-import { evalPlan, type EvalPlan } from "./evalPlan.js";
+import { evalPlan, taskWork, type EvalPlan, type TaskPlan } from "./evalPlan.js";
 import { memoizedEmbed } from "./memoizedEmbedder.js";
 import { pairedDifference } from "./pairedDifference.js";
-import { ProgressCounter, StageClock } from "./progress.js";
+import { checkSameRun, configSha256, partialResultsPath, readPartialResults, writePartialResults, type FinishedTask, type PartialResults } from "./partialResults.js";
+import { addWork, ProgressCounter, StageClock } from "./progress.js";
 import { accuracyOf, scoredItem, type ScoredItem } from "./scoredItem.js";
-import { startServerProcess, type ServerProcess } from "./serverProcess.js";
+import { spawnedModelId, startServerProcess, type ServerProcess } from "./serverProcess.js";
 import { overallRouting, routingRecords, routingResult } from "./taskRouting.js";
 import type { EvalMethod, EvalOptions, EvalResults, MethodComparison, MethodResult, TaskResult } from "./types.js";
 
@@ -32,10 +34,16 @@ import type { EvalMethod, EvalOptions, EvalResults, MethodComparison, MethodResu
  * the task's test items on the device; score them on the server; then sweep the routing policies over the
  * task's test items mixed with out-of-scope queries. Inputs are all checked before a server is started or
  * anything is written. The server answers in its own process while the device works, so the two use a core each.
+ * Each finished task and the server's scores so far are kept in the run's partial results, which `resume`
+ * continues from; `signal` writes them at once.
  */
 export async function runEval(options: EvalOptions): Promise<EvalResults> {
     const startedAt = new Date();
     const clock = new StageClock();
+    const stopped = options.resume ? readPartialResults(options.out) : undefined;
+    if (!options.resume && existsSync(partialResultsPath(options.out))) {
+        throw new CrayonError(`--out ${options.out} holds a stopped run; add --resume to continue it, or choose another --out`);
+    }
     const benchmark = await loadBenchmark(options.benchmark, { dataDir: options.dataDir, scoring: options.scoring });
     if (benchmark.userTasks.length === 0) throw new CrayonError(`${benchmark.file}: the benchmark has no user tasks to evaluate`);
     if (benchmark.outOfScope.length === 0) throw new CrayonError(`${benchmark.file}: the benchmark has no out-of-scope queries, which the routing evaluation needs`);
@@ -46,6 +54,9 @@ export async function runEval(options: EvalOptions): Promise<EvalResults> {
     const runtime = await LlamaRuntime.create({ threads: options.threads });
     let server: ServerProcess | undefined;
     let embeddingModel: LoadedLlamaModel | undefined;
+    let savePartial = () => {}; // nothing to keep before the configuration is known
+    const savePartialOnAbort = () => savePartial();
+    options.signal?.addEventListener("abort", savePartialOnAbort, { once: true });
     try {
         const model = await runtime.loadModel(options.modelPath);
         const serverVocabulary = serverModelPath === undefined ? undefined : await runtime.loadModel(serverModelPath, { vocabOnly: true });
@@ -53,19 +64,28 @@ export async function runEval(options: EvalOptions): Promise<EvalResults> {
         if (serverVocabulary !== undefined) contexts.push({ tokenizer: serverVocabulary, contextSize: serverContextSize! });
         const plan = evalPlan(benchmark, pool, options, fitsContexts(contexts));
         await serverVocabulary?.dispose();
-        const progress = new ProgressCounter(plan.totalUnits, options.onProgress);
+        const progress = new ProgressCounter(plan.work, options.onProgress);
         await mkdir(path.join(options.out, "adapters"), { recursive: true });
         clock.end("load");
 
-        progress.stage("starting the server");
         const apiKey = "apiKey" in options.server ? options.server.apiKey : undefined;
-        server = serverModelPath === undefined ? undefined : await startServerProcess(serverModelPath, { threads: options.threads });
-        const baseUrl = server?.baseUrl ?? ("url" in options.server ? options.server.url.replace(/\/+$/, "") : "");
-        const modelId = server?.modelId ?? (await servedModelId(baseUrl, apiKey));
+        const givenUrl = "url" in options.server ? options.server.url.replace(/\/+$/, "") : undefined;
+        const modelId = serverModelPath === undefined ? await servedModelId(givenUrl!, apiKey) : spawnedModelId(serverModelPath);
         const config = await evalConfig(options, benchmark, pool, modelId);
+        const runSha256 = configSha256(config, options.scoring);
+        if (stopped !== undefined) checkSameRun(stopped, runSha256, options.out); // before the server starts or the progress shows
+
+        progress.stage("starting the server");
+        server = serverModelPath === undefined ? undefined : await startServerProcess(serverModelPath, { threads: options.threads });
+        const baseUrl = server?.baseUrl ?? givenUrl!;
+        const finished: FinishedTask[] = [...(stopped?.tasks ?? [])];
+        const serverScores = new Map((stopped?.serverScores ?? []).map((scored) => [scored.id, scored]));
+        const partial = (): PartialResults => ({ format: "crayon-eval-partial", configSha256: runSha256, tasks: finished, serverScores: [...serverScores.values()] });
+        savePartial = () => writePartialResults(options.out, partial());
+        progress.skip(addWork(...plan.tasks.slice(0, finished.length).map((task) => taskWork(task, options, pool.adapterPaths.length)), { serverItem: serverScores.size }));
         const client = new ServerClient({ baseUrl, model: modelId, apiKey, topLogprobs: config.topLogprobs });
         clock.end("server start");
-        const serverScoring = scoreOnServer(client, plan, progress);
+        const serverScoring = scoreOnServer(client, plan, serverScores, progress);
         serverScoring.catch(() => undefined); // awaited below; a failure must not go unhandled while the device works
 
         progress.stage("loading the embedder");
@@ -73,7 +93,7 @@ export async function runEval(options: EvalOptions): Promise<EvalResults> {
         await setupEngine();
         embeddingModel = await loadLlamaModel(options.modelPath);
         const embedder = createHiddenStateEmbedder(embeddingModel, model, { pooling: pool.manifest.embedder.pooling, modelSha256: config.deviceModel.sha256 });
-        const embedTexts = memoizedEmbed(embedder, (count) => progress.advance(count));
+        const embedTexts = memoizedEmbed(embedder, (count) => progress.advance("embedding", count));
         const setup: DeviceSetup = {
             runtime, model, modelPath: options.modelPath, base: await readGguf(options.modelPath), pool,
             device: new DeviceScorer(runtime, model, options.modelPath),
@@ -82,48 +102,30 @@ export async function runEval(options: EvalOptions): Promise<EvalResults> {
         };
         clock.end("device model");
         progress.stage("embedding examples and queries");
+        // all tasks' texts in one call even when resuming: the same batches give the same vectors, bit for bit
         await embedTexts(plan.tasks.flatMap((t) => [...t.shots, ...t.routingQueries.map((q) => q.item)]).map(promptText));
         clock.end("embedding");
 
-        const runs: Array<Partial<Record<EvalMethod, TaskMethodRun>>> = [];
-        for (const task of plan.tasks) {
-            const byMethod: Partial<Record<EvalMethod, TaskMethodRun>> = {};
-            for (const method of options.methods) if (method !== "oracle") byMethod[method] = await runTaskMethod(setup, task, method);
-            runs.push(byMethod);
+        for (const task of plan.tasks.slice(finished.length)) {
+            finished.push(await runTask(setup, task, options, embedTexts, clock));
+            savePartial();
         }
-        clock.end("blend and device scoring");
-        const oracle = options.methods.includes("oracle") ? await runOracle(setup, plan.tasks) : undefined;
-        clock.end("oracle scoring");
-
-        // routing: the hybrid method's adapter on each task's out-of-scope queries, and every query's scope
-        const outOfScopeDevice: ScoredItem[][] = [];
-        const scopes: number[][] = [];
-        for (const [t, task] of plan.tasks.entries()) {
-            progress.stage(`${task.task}: out-of-scope queries on the device`);
-            outOfScopeDevice.push(await setup.device.score(runs[t]![options.hybridMethod]!.adapters, task.outOfScope, () => progress.advance()));
-            const scope = await TaskScope.fromExamples(embedTexts, task.shots, "max");
-            const similarities: number[] = [];
-            for (const { item } of task.routingQueries) similarities.push(await scope.similarity(promptText(item)));
-            scopes.push(similarities);
-        }
-        clock.end("out-of-scope device scoring");
         progress.stage("waiting for the server");
-        const { scores: serverScores, seconds: serverSeconds } = await serverScoring;
+        const serverSeconds = await serverScoring;
         clock.end("waiting for the server");
 
         const tasks = plan.tasks.map((task, t): TaskResult => {
             const server = task.routingQueries.map(({ item }) => serverScores.get(item.id)!);
-            const records = routingRecords(task.routingQueries, [...runs[t]![options.hybridMethod]!.scored, ...outOfScopeDevice[t]!], server, scopes[t]!);
+            const { methods, hybridScored, scopes } = finished[t]!;
+            const records = routingRecords(task.routingQueries, hybridScored, server, scopes);
             const serverOnTest = server.slice(0, task.userTask.test.length);
-            const methods: Partial<Record<EvalMethod, MethodResult>> = {};
-            for (const method of options.methods) methods[method] = method === "oracle" ? oracle![t]! : runs[t]![method]!.result;
             return {
                 task: task.task,
                 shotIds: task.shots.map((item) => item.id),
                 testIds: task.userTask.test.map((item) => item.id),
                 methods,
                 server: { accuracy: accuracyOf(serverOnTest), correct: serverOnTest.filter((s) => s.correct).length, choices: serverOnTest.map((s) => s.choice) },
-                outOfScopeDeviceAccuracy: accuracyOf(outOfScopeDevice[t]!),
+                outOfScopeDeviceAccuracy: accuracyOf(hybridScored.slice(task.userTask.test.length)),
                 tooLong: task.tooLong,
                 routing: { ...routingResult(records), records }
             };
@@ -141,27 +143,54 @@ export async function runEval(options: EvalOptions): Promise<EvalResults> {
                 outOfScope: { queries: outOfScopeServer.length, tooLong: plan.outOfScopeTooLong, serverAccuracy: accuracyOf(outOfScopeServer), deviceAccuracy: mean(tasks.map((t) => t.outOfScopeDeviceAccuracy)) },
                 routing: overallRouting(tasks.map((t) => t.routing))
             },
-            timings: { startedAt: startedAt.toISOString(), stages: clock.stages, serverScoringSeconds: serverSeconds, totalSeconds: 0, out: options.out, serverUrl: baseUrl }
+            timings: {
+                startedAt: startedAt.toISOString(), stages: clock.stages, serverScoringSeconds: serverSeconds, totalSeconds: 0, out: options.out, serverUrl: baseUrl,
+                ...(stopped === undefined ? {} : { resumed: { tasks: stopped.tasks.length, serverItems: stopped.serverScores.length } })
+            }
         };
         clock.end("metrics");
         results.timings.totalSeconds = (Date.now() - startedAt.getTime()) / 1000;
         return results;
     } finally {
+        options.signal?.removeEventListener("abort", savePartialOnAbort);
         if (embeddingModel !== undefined) disposeWeights(embeddingModel.weights);
         await server?.stop();
         await runtime.dispose();
     }
 }
 
-/** Every distinct query on the server by id, one request at a time, and the seconds that took. */
-async function scoreOnServer(client: ServerClient, plan: EvalPlan, progress: ProgressCounter): Promise<{ scores: Map<string, ScoredItem>; seconds: number }> {
+/**
+ * One task's device work: each method (a blend of the k examples, scored on the test items), the oracle's
+ * adapters, and the hybrid method's adapter on the out-of-scope queries with every routing query's scope.
+ */
+async function runTask(setup: DeviceSetup, task: TaskPlan, options: EvalOptions, embedTexts: EmbedTexts, clock: StageClock): Promise<FinishedTask> {
+    const { progress } = setup;
+    const runs: Partial<Record<EvalMethod, TaskMethodRun>> = {};
+    for (const method of options.methods) if (method !== "oracle") runs[method] = await runTaskMethod(setup, task, method);
+    clock.end("blend and device scoring");
+    const methods: Partial<Record<EvalMethod, MethodResult>> = {};
+    for (const method of options.methods) methods[method] = method === "oracle" ? (await runOracle(setup, [task]))[0]! : runs[method]!.result;
+    clock.end("oracle scoring");
+
+    const hybrid = runs[options.hybridMethod]!;
+    progress.stage(`${task.task}: out-of-scope queries on the device`);
+    const outOfScope = await setup.device.score(hybrid.adapters, task.outOfScope, () => progress.advance("deviceItem"));
+    const scope = await TaskScope.fromExamples(embedTexts, task.shots, "max");
+    const scopes: number[] = [];
+    for (const { item } of task.routingQueries) scopes.push(await scope.similarity(promptText(item)));
+    clock.end("out-of-scope device scoring");
+    return { task: task.task, methods, hybridScored: [...hybrid.scored, ...outOfScope], scopes };
+}
+
+/** Every distinct query not yet in `scores` on the server, one request at a time; the seconds that took. */
+async function scoreOnServer(client: ServerClient, plan: EvalPlan, scores: Map<string, ScoredItem>, progress: ProgressCounter): Promise<number> {
     const start = performance.now();
-    const scores = new Map<string, ScoredItem>();
     for (const item of plan.serverItems) {
+        if (scores.has(item.id)) continue;
         scores.set(item.id, scoredItem(item, await client.scoreItem(item)));
-        progress.advance();
+        progress.advance("serverItem");
     }
-    return { scores, seconds: (performance.now() - start) / 1000 };
+    return (performance.now() - start) / 1000;
 }
 
 /** Each method against the base model, and crayon against uniform: the comparisons the blend is judged by. */

@@ -43,7 +43,7 @@ export async function startServerProcess(modelPath: string, { threads }: { threa
     try {
         const url = await listeningUrl(child, () => stderr);
         await waitForHealth(url);
-        return { baseUrl: `${url}/v1`, modelId: path.basename(modelPath, ".gguf"), stop };
+        return { baseUrl: `${url}/v1`, modelId: spawnedModelId(modelPath), stop };
     } catch (error) {
         await stop();
         throw error;
@@ -81,4 +81,9 @@ async function waitForHealth(url: string): Promise<void> {
         if (Date.now() > deadline) throw new CrayonError(`crayon serve at ${url} did not answer /health within ${START_TIMEOUT_MS / 1000} s`);
         await new Promise((resolve) => setTimeout(resolve, 100));
     }
+}
+
+/** The model id `crayon serve` gives the model file it serves: its name without `.gguf`. */
+export function spawnedModelId(modelPath: string): string {
+    return path.basename(modelPath, ".gguf");
 }

@@ -27,10 +27,10 @@ export function blendSettings(method: Exclude<EvalMethod, "base" | "oracle">): {
     return method === "crayon-strength" ? { method: "crayon", strength: "auto" } : { method, strength: 1 };
 }
 
-/** Progress units of one blend: one per few-shot loss evaluation (lorahub), per grid strength and the blend (strength auto), else the blend. */
-export function blendProgressUnits(method: Exclude<EvalMethod, "base" | "oracle">, lorahubBudget: number): number {
+/** Few-shot loss evaluations of one blend: lorahub's budget, one per grid strength for strength auto, else none. */
+export function blendLossEvaluations(method: Exclude<EvalMethod, "base" | "oracle">, lorahubBudget: number): number {
     if (method === "lorahub") return lorahubBudget;
-    return blendSettings(method).strength === "auto" ? STRENGTH_GRID.length + 1 : 1;
+    return blendSettings(method).strength === "auto" ? STRENGTH_GRID.length : 0;
 }
 
 /** Where the server model runs: a `crayon serve` child process started by the eval, or a running server. */
@@ -60,14 +60,18 @@ export interface EvalOptions {
     threads: number;
     /** alternatives the server is asked for at the answer position; default: 1000 for a spawned server, 20 for a URL */
     topLogprobs?: number;
-    /** the run's folder: blended adapters are written to `<out>/adapters` */
+    /** the run's folder: blended adapters are written to `<out>/adapters`, finished tasks to its partial results */
     out: string;
+    /** continue the stopped run in `out` from its partial results; its configuration must be the same */
+    resume?: boolean;
+    /** aborted: the partial results are written at once (synchronously), so the process may exit right after */
+    signal?: AbortSignal;
     onProgress?: (progress: EvalProgress) => void;
 }
 
 export interface EvalProgress {
     stage: string;
-    /** work units done and planned: one per item scored or embedded, per blend, per lorahub evaluation */
+    /** work done and planned, each kind weighted by its cost (`WORK_MILLISECONDS`): items scored or embedded, blends, loss evaluations */
     done: number;
     total: number;
 }
@@ -186,4 +190,6 @@ export interface EvalTimings {
     totalSeconds: number;
     out: string;
     serverUrl: string;
+    /** a resumed run: the tasks and server scores it took from the stopped run */
+    resumed?: { tasks: number; serverItems: number };
 }

@@ -3,6 +3,7 @@ import path from "node:path";
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import { CrayonError } from "../../errors.js";
+import { partialResultsPath } from "../../eval/partialResults.js";
 import { runEval } from "../../eval/runEval.js";
 import { writeEvalReport } from "../../eval/writeEvalReport.js";
 import { DEFAULT_EVAL_METHODS, EVAL_METHODS, type EvalMethod, type EvalOptions, type ServerSpec } from "../../eval/types.js";
@@ -32,6 +33,7 @@ interface EvalCommandOptions {
     out?: string;
     json?: boolean;
     scoring?: string;
+    resume?: boolean;
 }
 
 /** `crayon eval`: the customization benchmark with hybrid routing — table, results.json and plots. */
@@ -56,6 +58,7 @@ export function registerEvalCommand(program: Command): void {
         .option("--top-logprobs <n>", "alternatives asked of the server at the answer (default 1000 for the spawned server, 20 for --server-url)")
         .option("--out <dir>", "run folder for results.json, plots and blended adapters (default results/eval-<time>)")
         .option("--json", "print results.json to stdout instead of the table")
+        .option("--resume", "continue the run stopped in --out (Ctrl-C keeps its finished tasks), with the same options")
         .action(async (options: EvalCommandOptions) => {
             const evalOptions = parseOptions(options);
             await checkPaths(evalOptions);
@@ -69,10 +72,16 @@ export function registerEvalCommand(program: Command): void {
                 total = progress.total;
                 bar.update(progress.done, { stage: progress.stage });
             };
-            // the spawned server is killed by its exit hook; Ctrl-C must not leave it running
+            // aborting writes the partial results at once; the spawned server is killed by its exit hook
+            const stop = new AbortController();
+            evalOptions.signal = stop.signal;
             const interrupt = (signal: NodeJS.Signals) => {
+                stop.abort();
                 bar.stop();
-                process.stderr.write(`${signal}: eval stopped, server shut down\n`);
+                const partial = partialResultsPath(evalOptions.out);
+                process.stderr.write(existsSync(partial)
+                    ? `${signal}: eval stopped, server shut down; finished tasks kept in ${path.relative(process.cwd(), partial)}: run the same command with --resume to continue\n`
+                    : `${signal}: eval stopped before any result, server shut down; nothing to resume\n`);
                 process.exit(130);
             };
             process.once("SIGINT", interrupt);
@@ -113,6 +122,7 @@ function parseOptions(options: EvalCommandOptions): EvalOptions {
     const server: ServerSpec = options.serverUrl !== undefined
         ? { url: urlOption(options.serverUrl, "--server-url"), ...((options.apiKey ?? process.env.CRAYON_API_KEY) ? { apiKey: options.apiKey ?? process.env.CRAYON_API_KEY } : {}) }
         : { modelPath: options.serverModel ?? DEFAULT_SERVER_MODEL };
+    if (options.resume && options.out === undefined) throw new CrayonError("--resume needs --out, the folder of the stopped run");
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
     return {
         benchmark: options.benchmark,
@@ -128,6 +138,7 @@ function parseOptions(options: EvalCommandOptions): EvalOptions {
         lorahubBudget: integerOption(options.lorahubBudget, "--lorahub-budget", 1),
         threads: integerOption(options.threads, "--threads", 1),
         ...(options.topLogprobs === undefined ? {} : { topLogprobs: integerOption(options.topLogprobs, "--top-logprobs", 1) }),
-        out: options.out ?? path.join(projectRoot, "results", `eval-${stamp}`)
+        out: options.out ?? path.join(projectRoot, "results", `eval-${stamp}`),
+        ...(options.resume ? { resume: true } : {})
     };
 }
