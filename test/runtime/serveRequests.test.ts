@@ -1,4 +1,5 @@
 /** The server as OpenAI clients expect it: model names, usage in streams, and a request log without text. */
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -7,11 +8,13 @@ import * as tf from "@tensorflow/tfjs";
 import type { LlamaContext } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LlamaRuntime } from "../../src/runtime/llama.js";
+import { projectRoot } from "../../src/version.js";
 import { startOpenAiServer, type RunningServer } from "../../src/runtime/server/openaiServer.js";
 import { formatRequestLog, type RequestLogEntry } from "../../src/runtime/server/requestLog.js";
 import { writeTestModel } from "./fixtures.js";
 
 let dir: string;
+let modelPath: string;
 let runtime: LlamaRuntime;
 let context: LlamaContext;
 let server: RunningServer;
@@ -22,7 +25,7 @@ const PROMPT = "is the cat on the mat?";
 beforeAll(async () => {
     await tf.setBackend("cpu");
     dir = mkdtempSync(path.join(os.tmpdir(), "crayon-serve-requests-"));
-    const modelPath = path.join(dir, "server.gguf");
+    modelPath = path.join(dir, "server.gguf");
     await writeTestModel(modelPath, 29);
     runtime = await LlamaRuntime.create({ threads: 1 });
     const model = await runtime.loadModel(modelPath);
@@ -85,5 +88,28 @@ describe("serve as OpenAI clients expect it", () => {
         await fetch(`${server.url}/v1/nothing?q=${encodeURIComponent(PROMPT)}`);
         expect(formatRequestLog(await lastEntry())).toMatch(/^GET \/v1\/nothing 404 \d+ ms$/);
         for (const e of log) expect(formatRequestLog(e)).not.toMatch(/cat|mat/);
+    });
+});
+
+/** `crayon serve [extra]` as a process: answers one completion, then stops on SIGINT; its stderr. */
+async function serveOnce(extra: string[]): Promise<string> {
+    const child = spawn(process.execPath, [path.join(projectRoot, "bin", "crayon.js"), "serve", "--model", modelPath, "--port", "0", "--threads", "1", ...extra], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise((resolve) => child.on("exit", resolve));
+    const url = await new Promise<string>((resolve) => child.stdout.on("data", (chunk: Buffer) => resolve(/listening on (\S+)/.exec(chunk.toString())![1]!)));
+    const response = await fetch(`${url}/completions`, { method: "POST", body: JSON.stringify({ model: "server", prompt: PROMPT, max_tokens: 2 }) });
+    expect(response.status).toBe(200);
+    child.kill("SIGINT");
+    await exited;
+    return stderr;
+}
+
+describe("crayon serve's request log", () => {
+    it("is one line per request on stderr, and --quiet silences it", async () => {
+        const [logged, quiet] = await Promise.all([serveOnce([]), serveOnce(["--quiet"])]);
+        expect(logged).toMatch(/^POST \/v1\/completions 200 \d+ ms \d+\+\d+ tokens$/m);
+        expect(quiet).not.toMatch(/POST/);
+        for (const stderr of [logged, quiet]) expect(stderr).not.toContain(PROMPT);
     });
 });
