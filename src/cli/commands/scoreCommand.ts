@@ -13,7 +13,7 @@ import { defaultLlamaThreads, LlamaRuntime } from "../../runtime/llama.js";
 import { ItemScorer } from "../../runtime/scoring.js";
 import { pooledAccuracy, taskAccuracy, type TaskAccuracy } from "../../runtime/taskAccuracy.js";
 import { pretrainCorpus } from "../../train/pretrainer.js";
-import { adapterFileOption, choiceOption, inputFileOption, integerOption, modelFileOption } from "../optionValues.js";
+import { adapterFileOption, choiceOption, examplesFileOption, inputFileOption, integerOption, modelFileOption } from "../optionValues.js";
 import { textTable } from "../../format/textTable.js";
 import { DEFAULT_DEVICE_MODEL, DEFAULT_POOL } from "../../defaults.js";
 
@@ -72,8 +72,7 @@ async function scoreTestFile(options: ScoreCommandOptions, file: string, scoring
     const method = choiceOption(options.method, BLEND_METHODS, "--method");
     const test = await loadUserExamples(await inputFileOption(file, "--test"));
     if (test.length === 0) throw new CrayonError(`${file}: no test items; write one question with its choices and answer per line`);
-    const examples = options.examples === undefined ? undefined : await loadUserExamples(await inputFileOption(options.examples, "--examples"));
-    if (examples !== undefined && examples.length === 0) throw new CrayonError(`${options.examples}: no examples; write one question with its choices and answer per line`);
+    const examples = options.examples === undefined ? undefined : await examplesFileOption(options.examples, "--examples");
     const runtime = await LlamaRuntime.create({ threads });
     try {
         const report = await scoreOwnTask({
