@@ -107,10 +107,14 @@ const cases: Case[] = [
     ["chat with a truncated model", () => ["chat", "--model", at("truncated.gguf"), "--threads", "1"], /truncated\.gguf/],
     ["chat with an adapter for another model", () => ["chat", "--model", at("model.gguf"), "--threads", "1", "--adapter", at("foreign.gguf")], /foreign\.gguf/],
     ["chat with a missing examples file", () => ["chat", "--examples", at("none.jsonl")], /--examples: .*none\.jsonl does not exist/],
-    // score, pretrain, benchmark
+    // score, worker, pretrain
     ["score a missing model", () => ["score", "--model", at("none.gguf")], /--model: .*none\.gguf does not exist/],
     ["score --items foo", () => ["score", "--items", "foo"], /--items must be one of/],
     ["score --threads 0", () => ["score", "--threads", "0"], /--threads must be an integer ≥ 1/],
+    ["score --test with a missing file", () => ["score", "--test", at("none.jsonl")], /--test: .*none\.jsonl does not exist/],
+    ["score --test with an empty file", () => ["score", "--test", at("empty.jsonl")], /empty\.jsonl: no test items/],
+    ["build-pool --queue notaurl", () => ["build-pool", "--queue", "notaurl", "--out", OUT], /--queue must be redis:\/\//],
+    ["worker --queue notaurl", () => ["worker", "--queue", "notaurl"], /--queue must be redis:\/\//],
     ["pretrain an unknown configuration", () => ["pretrain", "--config", "nosuch"], /--config: "nosuch" is neither device, server nor a readable JSON file/],
     ["pretrain --steps 0", () => ["pretrain", "--steps", "0"], /--steps must be an integer ≥ 1/],
     ["pretrain --out below a regular file", () => ["pretrain", "--out", path.join(at("a-file.txt"), "m.gguf")], /--out: .*a-file\.txt is a file, not a folder/]
