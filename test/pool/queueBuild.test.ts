@@ -11,7 +11,7 @@ import { loadPool } from "../../src/pool/loadPool.js";
 import { createLoraOptimization } from "../../src/pool/loraOptimization.js";
 import type { PoolManifest } from "../../src/pool/manifest.js";
 import { queueTraining } from "../../src/pool/queue/queueTraining.js";
-import { parseRedisUrl } from "../../src/pool/queue/redisConnection.js";
+import { checkRedis, parseRedisUrl } from "../../src/pool/queue/redisConnection.js";
 import { setupEngine } from "../../src/train/engine/backend.js";
 import { projectRoot } from "../../src/version.js";
 import { writeTestModel } from "../runtime/fixtures.js";
@@ -91,6 +91,11 @@ describe.skipIf(!redisServerInstalled)(`build-pool --queue with crayon workers o
         await rm(dir, { recursive: true, force: true });
     });
 
+    it("a wrong password is one line naming the server, without any password", async () => {
+        const wrong = parseRedisUrl(redis.url.replace(encodeURIComponent(PASSWORD), "not-it"), "--queue");
+        await expect(checkRedis(wrong)).rejects.toThrow(/^cannot use Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+: WRONGPASS[^\n]*check the address and password/);
+    });
+
     it("a worker with another base model refuses the jobs; two right workers build the pool a local build makes, bit for bit", async () => {
         const wrong = await startWorker(path.join(dir, "other.gguf"), path.join(dir, "work-wrong"));
         const out = path.join(dir, "two", "pool");
@@ -133,10 +138,12 @@ describe.skipIf(!redisServerInstalled)(`build-pool --queue with crayon workers o
         const out = path.join(dir, "restart", "pool");
         const building = queued(out);
         building.catch(() => undefined); // awaited below; a test failing before that must not leave it unhandled
-        while (!worker.log().includes("training")) await sleep(20);
+        while (!/c0\d: training/.test(worker.log())) await sleep(20);
         await redis.restart();
         await building;
         await expectSameAsLocal(out);
+        // the job in hand when Redis lost it was queued again and trained again: one start more than three jobs
+        expect(worker.log().match(/c0\d: training/g)!.length).toBeGreaterThanOrEqual(4);
     });
 
     it("a job failing on every try ends the build naming its cluster; the folder stays a valid, resumable pool", async () => {

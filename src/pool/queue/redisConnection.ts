@@ -49,12 +49,14 @@ export function parseRedisUrl(text: string, option: string): RedisTarget {
  */
 export async function checkRedis(target: RedisTarget): Promise<void> {
     const client = new Redis({ ...target.options, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: CONNECT_TIMEOUT_MS });
-    client.on("error", () => undefined); // the failure is reported by the rejected connect or ping below
+    // the server's own refusal (WRONGPASS, a TLS failure) arrives as an event; the rejected call only says the connection closed
+    let refusal: Error | undefined;
+    client.on("error", (error: Error) => (refusal ??= error));
     try {
         await client.connect();
         await client.ping();
     } catch (error) {
-        throw new CrayonError(`cannot use Redis at ${target.shown}: ${(error as Error).message}; check the address and password, and that the server is running`);
+        throw new CrayonError(`cannot use Redis at ${target.shown}: ${(refusal ?? (error as Error)).message}; check the address and password, and that the server is running`);
     } finally {
         client.disconnect();
     }
