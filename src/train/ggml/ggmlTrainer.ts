@@ -74,7 +74,7 @@ export class GgmlTrainer {
         const moments = layout.trainable.map((t): [Pointer, Pointer] => [like(context, t), like(context, t)]);
         const lossGrad = fn.newTensor1d(context, GgmlTensorType.F32, 1) as Pointer;
         const optimizerNodes = 8 * layout.trainable.length + 64;
-        const adamwContext = newContext(fn, 4 * layout.trainable.length + 64, true, optimizerNodes);
+        const adamwContext = newContext(fn, optimizerNodes, true, optimizerNodes);
         const decay = fn.newTensor1d(context, GgmlTensorType.F32, ADAMW_PARAMETERS) as Pointer;
         const noDecay = fn.newTensor1d(context, GgmlTensorType.F32, ADAMW_PARAMETERS) as Pointer;
         const clip = fn.newTensor1d(context, GgmlTensorType.F32, 1) as Pointer;
