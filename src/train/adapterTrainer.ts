@@ -1,7 +1,7 @@
 import type * as tf from "@tensorflow/tfjs";
 import type { LoadedLlamaModel } from "../model/modelFile.js";
 import type { LoraStack } from "../model/lora.js";
-import type { TokenBatch } from "../train/sequences.js";
+import type { TokenBatch } from "./sequences.js";
 
 /**
  * What building a pool needs from the LoRA trainer of `src/train/`: optimisation one step at a time on

@@ -1,4 +1,4 @@
-import type { TrainingTick } from "../train/trainingTick.js";
+import type { TrainingTick } from "./trainingTick.js";
 import { rm } from "node:fs/promises";
 import * as tf from "@tensorflow/tfjs";
 import type { QaItem } from "../data/item.js";
@@ -10,8 +10,8 @@ import { disposeLoraStack, initLora } from "../model/lora.js";
 import { writeLoraAdapter } from "../model/loraFile.js";
 import type { LoadedLlamaModel } from "../model/modelFile.js";
 import type { ItemEncoder } from "../runtime/encode.js";
-import { loadLatestCheckpoint, saveCheckpoint } from "../train/checkpoint.js";
-import { clozeSequence, fittingSeqLen, itemSequence, packBatch, type TrainingSequence } from "../train/sequences.js";
+import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
+import { clozeSequence, fittingSeqLen, itemSequence, packBatch, type TrainingSequence } from "./sequences.js";
 import type { CreateLoraOptimization } from "./adapterTrainer.js";
 import { allChoiceRotations } from "./choiceRotations.js";
 

@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
-import { AdamW, type AdamWConfig } from "../train/adamw.js";
-import type { TokenBatch } from "../train/sequences.js";
-import { adapterTrainable, batchLoss, trainStep } from "../train/trainStep.js";
-import { restoreTrainingState, trainingStateArrays } from "../train/trainingState.js";
+import { AdamW, type AdamWConfig } from "./adamw.js";
+import type { TokenBatch } from "./sequences.js";
+import { adapterTrainable, batchLoss, trainStep } from "./trainStep.js";
+import { restoreTrainingState, trainingStateArrays } from "./trainingState.js";
 import type { CreateLoraOptimization } from "./adapterTrainer.js";
 
 /**

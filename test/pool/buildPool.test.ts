@@ -6,7 +6,7 @@ import { loadBenchmark } from "../../src/data/benchmark/loadBenchmark.js";
 import type { QaItem } from "../../src/data/item.js";
 import { buildPool } from "../../src/pool/buildPool.js";
 import { loadPool } from "../../src/pool/loadPool.js";
-import { createLoraOptimization } from "../../src/pool/loraOptimization.js";
+import { createLoraOptimization } from "../../src/train/loraOptimization.js";
 import type { PoolManifest } from "../../src/pool/manifest.js";
 import { setupEngine } from "../../src/train/engine/backend.js";
 import { writeTestModel } from "../runtime/fixtures.js";

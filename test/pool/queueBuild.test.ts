@@ -8,7 +8,7 @@ import { loadBenchmark } from "../../src/data/benchmark/loadBenchmark.js";
 import type { QaItem } from "../../src/data/item.js";
 import { buildPool } from "../../src/pool/buildPool.js";
 import { loadPool } from "../../src/pool/loadPool.js";
-import { createLoraOptimization } from "../../src/pool/loraOptimization.js";
+import { createLoraOptimization } from "../../src/train/loraOptimization.js";
 import type { PoolManifest } from "../../src/pool/manifest.js";
 import { queueTraining } from "../../src/pool/queue/queueTraining.js";
 import { checkRedis, parseRedisUrl } from "../../src/pool/queue/redisConnection.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { QaItem } from "../../src/data/item.js";
-import { allChoiceRotations, rotateChoices } from "../../src/pool/choiceRotations.js";
+import { allChoiceRotations, rotateChoices } from "../../src/train/choiceRotations.js";
 
 const item: QaItem = { id: "t/1", source: "t", task: "t", question: "Clock: Friday plus 8 days?", choices: ["Sunday", "Saturday", "Friday", "Tuesday"], answer: 1 };
 

@@ -9,10 +9,10 @@ import { defaultPieces, writeRandomLlamaModel } from "../../src/model/randomMode
 import { OPTION_LETTERS } from "../../src/data/prompt.js";
 import { SPM_SPACE } from "../../src/tokenizer/spmVocab.js";
 import { disposeWeights } from "../../src/model/weights.js";
-import type { CreateLoraOptimization } from "../../src/pool/adapterTrainer.js";
-import { trainClusterAdapter } from "../../src/pool/clusterTraining.js";
+import type { CreateLoraOptimization } from "../../src/train/adapterTrainer.js";
+import { trainClusterAdapter } from "../../src/train/clusterTraining.js";
 import { answerMetrics } from "../../src/pool/heldOutLoss.js";
-import { createLoraOptimization } from "../../src/pool/loraOptimization.js";
+import { createLoraOptimization } from "../../src/train/loraOptimization.js";
 import { ItemEncoder } from "../../src/runtime/encode.js";
 import { LlamaRuntime } from "../../src/runtime/llama.js";
 import { setupEngine } from "../../src/train/engine/backend.js";

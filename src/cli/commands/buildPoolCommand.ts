@@ -7,7 +7,7 @@ import { buildPool } from "../../pool/buildPool.js";
 import { formatClusterTable } from "../../pool/clusterReport.js";
 import { importAdapters } from "../../pool/importAdapters.js";
 import { importPeftPool } from "../../interop/importPeftPool.js";
-import { createLoraOptimization } from "../../pool/loraOptimization.js";
+import { createLoraOptimization } from "../../train/loraOptimization.js";
 import { chooseTrainingEngine, TRAINING_ENGINES } from "../../train/ggml/engineChoice.js";
 import { createGgmlLoraOptimization } from "../../train/ggml/loraOptimization.js";
 import type { PoolManifest } from "../../pool/manifest.js";

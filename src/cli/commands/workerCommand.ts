@@ -1,7 +1,7 @@
 import os from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
-import { createLoraOptimization } from "../../pool/loraOptimization.js";
+import { createLoraOptimization } from "../../train/loraOptimization.js";
 import { startPoolWorker } from "../../pool/queue/poolWorker.js";
 import { parseRedisUrl } from "../../pool/queue/redisConnection.js";
 import { chooseTrainingEngine, TRAINING_ENGINES } from "../../train/ggml/engineChoice.js";

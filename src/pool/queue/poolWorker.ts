@@ -5,7 +5,7 @@ import { loadLlamaModel } from "../../model/modelFile.js";
 import { ItemEncoder } from "../../runtime/encode.js";
 import { LlamaRuntime } from "../../runtime/llama.js";
 import { setupEngine } from "../../train/engine/backend.js";
-import type { CreateLoraOptimization } from "../adapterTrainer.js";
+import type { CreateLoraOptimization } from "../../train/adapterTrainer.js";
 import { trainPoolAdapter, type ClusterJob, type LoadedBase } from "../clusterAdapter.js";
 import { fingerprintBaseModel } from "../fingerprint.js";
 import type { BaseModelFingerprint, PoolAdapter } from "../manifest.js";

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { LoraTarget } from "../../gguf/constants.js";
-import type { CreateLoraOptimization } from "../../pool/adapterTrainer.js";
-import { loraAdamWConfig } from "../../pool/loraOptimization.js";
+import type { CreateLoraOptimization } from "../adapterTrainer.js";
+import { loraAdamWConfig } from "../loraOptimization.js";
 import { ggmlThreads } from "./engineChoice.js";
 import { GgmlTrainingProcess } from "./trainingProcess.js";
 
