@@ -12,7 +12,7 @@ import { chooseTrainingEngine, TRAINING_ENGINES } from "../../train/ggml/engineC
 import { createGgmlLoraOptimization } from "../../train/ggml/loraOptimization.js";
 import type { PoolManifest } from "../../pool/manifest.js";
 import { queueTraining, type QueueTrainingEvents } from "../../pool/queue/queueTraining.js";
-import { parseRedisUrl } from "../../pool/queue/redisConnection.js";
+import { checkRedis, parseRedisUrl } from "../../pool/queue/redisConnection.js";
 import { inputFileOption, integerOption, outputFolderOption, positiveNumberOption } from "../optionValues.js";
 import { QueueProgress } from "../queueProgress.js";
 import { TRAINING_BAR_OPTIONS } from "../trainingProgress.js";
@@ -133,8 +133,10 @@ export function registerBuildPoolCommand(program: Command): void {
             checkClusterCount(clusters === "auto" ? (autoRange?.[0] ?? 2) : clusters, benchmark.pool.length, options.benchmark);
             const engine = options.queue === undefined ? await chooseTrainingEngine(options.engine) : undefined;
             if (engine !== undefined) process.stderr.write(`${engine.line}\n`);
+            const redis = options.queue === undefined ? undefined : parseRedisUrl(options.queue, "--queue");
+            if (redis !== undefined) await checkRedis(redis); // now, not after the embedding: a wrong address or password is told at once
             const progress = new PoolProgress();
-            const remote = options.queue === undefined ? undefined : queueTraining({ redis: parseRedisUrl(options.queue, "--queue"), attempts: integerOption(options.attempts, "--attempts", 1), events: progress.queueEvents() });
+            const remote = redis === undefined ? undefined : queueTraining({ redis, attempts: integerOption(options.attempts, "--attempts", 1), events: progress.queueEvents() });
             // a build is restartable at any point (see buildPool): say how, rather than end silently with 130
             const interrupt = (signal: NodeJS.Signals): void => {
                 progress.stop();

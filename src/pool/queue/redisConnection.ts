@@ -56,7 +56,7 @@ export async function checkRedis(target: RedisTarget): Promise<void> {
         await client.connect();
         await client.ping();
     } catch (error) {
-        throw new CrayonError(`cannot use Redis at ${target.shown}: ${(refusal ?? (error as Error)).message}; check the address and password, and that the server is running`);
+        throw new CrayonError(`cannot use Redis at ${target.shown}: ${(refusal ?? (error as Error)).message.replace(/\.$/, "")}; check the address and password, and that the server is running`);
     } finally {
         client.disconnect();
     }
