@@ -20,6 +20,8 @@ import { peftConfig, peftTensors, randomPeftFactors, writePeftFolder } from "./p
 
 const worldPool = path.join(projectRoot, "pools", "world");
 const devicePath = path.join(projectRoot, "models", "device.gguf");
+/** A concat blend's rank: the sum of the embedded pool's adapter ranks. */
+const blendRank = (JSON.parse(readFileSync(path.join(worldPool, "manifest.json"), "utf8")) as { adapters: { rank: number }[] }).adapters.reduce((sum, adapter) => sum + adapter.rank, 0);
 
 let dir: string;
 let examples: string;
@@ -61,11 +63,11 @@ describe("crayon blend --format peft on the embedded pool", () => {
     it("writes a PEFT folder: r, lora_alpha, target_modules and the base model in the config, PEFT's tensor names and shapes", async () => {
         const result = await runCrayon(["blend", "--examples", examples, "--method", "uniform", "--format", "peft", "--out", outDir()]);
         expect(result.code, result.stderr).toBe(0);
-        expect(result.stdout).toMatch(new RegExp(`wrote ${outDir()} \\(rank 72,`));
+        expect(result.stdout).toMatch(new RegExp(`wrote ${outDir()} \\(rank ${blendRank},`));
         expect(readdirSync(outDir()).sort()).toEqual([PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE]);
         const config = JSON.parse(readFileSync(path.join(outDir(), PEFT_CONFIG_FILE), "utf8")) as Record<string, unknown>;
         const targetModules = LORA_TARGETS.map((t) => HF_TARGET_MODULES[t].module);
-        expect(config).toMatchObject({ peft_type: "LORA", task_type: "CAUSAL_LM", r: 72, lora_alpha: 72, target_modules: targetModules, base_model_name_or_path: "crayon-device", use_rslora: false, use_dora: false, rank_pattern: {}, alpha_pattern: {} });
+        expect(config).toMatchObject({ peft_type: "LORA", task_type: "CAUSAL_LM", r: blendRank, lora_alpha: blendRank, target_modules: targetModules, base_model_name_or_path: "crayon-device", use_rslora: false, use_dora: false, rank_pattern: {}, alpha_pattern: {} });
 
         const hp: LlamaHparams = readLlamaHparams(await readGguf(devicePath));
         const weights = readSafetensors(path.join(outDir(), PEFT_WEIGHTS_FILE));
@@ -73,8 +75,8 @@ describe("crayon blend --format peft on the embedded pool", () => {
         for (let layer = 0; layer < hp.blockCount; layer++) {
             for (const target of LORA_TARGETS) {
                 const { inDim, outDim } = projectionShape(hp, target);
-                expected.set(peftTensorName(layer, target, "A"), [72, inDim]);
-                expected.set(peftTensorName(layer, target, "B"), [outDim, 72]);
+                expected.set(peftTensorName(layer, target, "A"), [blendRank, inDim]);
+                expected.set(peftTensorName(layer, target, "B"), [outDim, blendRank]);
             }
         }
         expect(new Map(weights.tensors.map((t) => [t.name, t.shape]))).toEqual(expected);
@@ -87,7 +89,7 @@ describe("crayon blend --format peft on the embedded pool", () => {
         expect((await runCrayon(["blend", "--examples", examples, "--method", "uniform", "--out", ggufOut])).code).toBe(0);
         const back = path.join(dir, "blend-back.gguf");
         const imported = importPeftAdapter(outDir(), await readGguf(devicePath), back);
-        expect(imported).toMatchObject({ alpha: 72, ranks: [72], rescaled: 0 }); // the blend's α = 0 is scale 1, as is 72/72
+        expect(imported).toMatchObject({ alpha: blendRank, ranks: [blendRank], rescaled: 0 }); // the blend's α = 0 is scale 1, as is r/r
         const original = await ggufFactors(ggufOut);
         const roundTrip = await ggufFactors(back);
         expect([...roundTrip.keys()].sort()).toEqual([...original.keys()].sort());

@@ -29,9 +29,12 @@ beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "crayon-early-stop-"));
     await writeTestModel(modelPath(), 5);
     await writeTinyBenchmark(path.join(dir, "tiny.json"), 60);
-    const items = (await loadBenchmark(path.join(dir, "tiny.json"))).pool;
-    answeredA = items.filter((item) => item.answer === 0).slice(0, 12);
-    answeredB = items.filter((item) => item.answer === 1).slice(0, 12);
+    // letter-scored: these tests are about an adapter learning a letter
+    const items = (await loadBenchmark(path.join(dir, "tiny.json"), { scoring: "letter" })).pool;
+    // the creatures' diets: four options that are words (the spelling items' options are letters themselves)
+    const fourOptions = items.filter((item) => item.task === "zoo.far.diet");
+    answeredA = fourOptions.filter((item) => item.answer === 0).slice(0, 12);
+    answeredB = fourOptions.filter((item) => item.answer === 1).slice(0, 12);
     base = await loadLlamaModel(modelPath());
     runtime = await LlamaRuntime.create({ threads: 1 });
     encoder = new ItemEncoder(await runtime.loadModel(modelPath()), modelPath());
