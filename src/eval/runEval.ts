@@ -75,7 +75,7 @@ export async function runEval(options: EvalOptions): Promise<EvalResults> {
         const runSha256 = configSha256(config, options.scoring);
         if (stopped !== undefined) checkSameRun(stopped, runSha256, options.out); // before the server starts or the progress shows
 
-        progress.stage("starting the server");
+        progress.stage(serverModelPath === undefined ? "connecting to the server" : "starting the server");
         server = serverModelPath === undefined ? undefined : await startServerProcess(serverModelPath, { threads: options.threads });
         const baseUrl = server?.baseUrl ?? givenUrl!;
         const finished: FinishedTask[] = [...(stopped?.tasks ?? [])];
