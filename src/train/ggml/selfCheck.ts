@@ -23,7 +23,10 @@ const TENSOR_OVERHEAD = 368;
  * training. Any difference is reported as a reason, never thrown.
  */
 export function checkGgml(build: GgmlBuild | null = findGgmlBuild()): GgmlReport {
-    if (build === null) return { ok: false, reason: "node-llama-cpp's platform package with the ggml libraries is not installed" };
+    if (build === null) {
+        const dir = process.env["CRAYON_GGML_LIB_DIR"];
+        return { ok: false, reason: dir ? `CRAYON_GGML_LIB_DIR=${dir} is not a folder` : "node-llama-cpp's platform package with the ggml libraries is not installed" };
+    }
     let library: GgmlLibrary;
     try {
         library = loadGgml(build);
