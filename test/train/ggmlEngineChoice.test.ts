@@ -71,4 +71,19 @@ describe("chooseTrainingEngine", () => {
         expect(choice).toMatchObject({ engine: "ggml", line: "training engine: ggml on GPU (stand-in) (linux-x64-cuda build)" });
         expect(process.env["CRAYON_GGML_BUILD"]).toBe("linux-x64-cuda");
     });
+
+    it("a GPU build failing its self-check falls back to the CPU build (or to tfjs-node where installed)", async () => {
+        const checked: (string | undefined)[] = [];
+        const probes: EngineProbes = {
+            tfjsNodeInstalled: () => false,
+            gpuBuild: async () => "linux-x64-cuda",
+            checkGgml: async () => {
+                checked.push(process.env["CRAYON_GGML_BUILD"]);
+                return process.env["CRAYON_GGML_BUILD"] === undefined ? { ok: true, device: "CPU (stand-in)" } : { ok: false, reason: "libcuda.so.1 is missing" };
+            }
+        };
+        expect(await chooseTrainingEngine(undefined, probes)).toMatchObject({ engine: "ggml", line: "training engine: ggml on CPU (stand-in) (the linux-x64-cuda build failed its self-check)" });
+        expect(checked).toEqual(["linux-x64-cuda", undefined]);
+        expect((await chooseTrainingEngine(undefined, { ...probes, tfjsNodeInstalled: () => true })).line).toBe("training engine: tensorflow — the linux-x64-cuda build of ggml failed: libcuda.so.1 is missing");
+    });
 });

@@ -26,7 +26,7 @@ export interface EngineProbes {
 }
 
 const require = createRequire(import.meta.url);
-let ggmlCheck: Promise<GgmlReport> | null = null;
+const ggmlChecks = new Map<string, Promise<GgmlReport>>(); // by build: a process checks each once
 
 export const machineProbes: EngineProbes = {
     tfjsNodeInstalled() {
@@ -45,7 +45,11 @@ export const machineProbes: EngineProbes = {
         }
         return null;
     },
-    checkGgml: () => (ggmlCheck ??= GgmlTrainingProcess.check())
+    checkGgml() {
+        const build = process.env["CRAYON_GGML_BUILD"] ?? "";
+        if (!ggmlChecks.has(build)) ggmlChecks.set(build, GgmlTrainingProcess.check());
+        return ggmlChecks.get(build)!;
+    }
 };
 
 /**
@@ -79,7 +83,14 @@ export async function chooseTrainingEngine(requested: string | undefined, probes
     const gpu = asked === undefined ? await probes.gpuBuild().catch(() => null) : null;
     if (asked === undefined && gpu === null && tfjsDefault === "tensorflow") return tfjs("tensorflow", "training engine: tensorflow (tfjs-node is installed)", null);
     if (gpu !== null) process.env["CRAYON_GGML_BUILD"] = gpu;
-    const report = await probes.checkGgml();
+    let report = await probes.checkGgml();
+    if (!report.ok && gpu !== null) {
+        // the GPU build's libraries failed: on the CPU, tfjs-node where installed, else the CPU build
+        if (tfjsDefault === "tensorflow") return tfjs("tensorflow", `training engine: tensorflow — the ${gpu} build of ggml failed: ${report.reason}`, report);
+        delete process.env["CRAYON_GGML_BUILD"];
+        report = await probes.checkGgml();
+        if (report.ok) return { engine: "ggml", line: `training engine: ggml on ${report.device} (the ${gpu} build failed its self-check)`, ggml: report };
+    }
     if (report.ok) {
         const why = asked === "ggml" ? "asked for" : gpu !== null ? `${gpu} build` : "tfjs-node is not installed";
         return { engine: "ggml", line: `training engine: ggml on ${report.device} (${why})`, ggml: report };
