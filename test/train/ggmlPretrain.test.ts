@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,8 +7,7 @@ import { CrayonError } from "../../src/errors.js";
 import { setupEngine } from "../../src/train/engine/backend.js";
 import type { PretrainConfig } from "../../src/train/pretrainConfig.js";
 import { pretrain } from "../../src/train/pretrainer.js";
-import { BENCHMARKS_DIR } from "../../src/data/benchmark/loadBenchmark.js";
-import { GgmlType } from "../../src/gguf/constants.js";
+import { writeTinyPretrainFiles } from "./tinyPretrain.js";
 
 // Pre-training on the ggml engine (a child process): two uninterrupted runs give the same GGUF bytes;
 // the child killed with SIGKILL mid-run gives a one-line error and --resume ends at those same bytes;
@@ -27,39 +26,11 @@ const checkpointSteps = async (workDir: string): Promise<number[]> =>
 const childPids = (): number[] =>
     readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
 
-/** The shipped world with its first three tasks as 30-item pool tasks, and a tiny GQA model trained on them. */
-async function tinyPretrainConfig(benchmarkFile: string): Promise<PretrainConfig> {
-    const world = JSON.parse(await readFile(path.join(BENCHMARKS_DIR, "world.json"), "utf8")) as { name: string; tasks: { task: string }[] };
-    world.name = "tiny-world";
-    world.tasks = world.tasks.slice(0, 3).map(({ task }) => ({ task, role: "pool", pool: 30 }));
-    await writeFile(benchmarkFile, JSON.stringify(world));
-    return {
-        name: "crayon-tiny",
-        model: { embeddingLength: 32, blockCount: 2, headCount: 4, headCountKv: 2, feedForwardLength: 64, contextLength: 256, tiedOutput: false },
-        vocabPieces: 120,
-        scoring: "letter",
-        lossOn: "answer",
-        promptLossWeight: 0.05,
-        benchmark: benchmarkFile,
-        steps: 12,
-        batchSize: 4,
-        maxSeqLen: 64,
-        learningRate: 1e-2,
-        minLearningRate: 1e-3,
-        warmupSteps: 2,
-        weightDecay: 0.01,
-        clipNorm: 1,
-        seed: 5,
-        checkpointEvery: 2,
-        matrixType: GgmlType.F32
-    };
-}
-
 beforeAll(async () => {
     process.env["CRAYON_THREADS"] = "1"; // ggml's threads spin at barriers: one thread is the fast choice on a shared machine
     await setupEngine();
     dir = await mkdtemp(path.join(tmpdir(), "crayon-ggml-pretrain-"));
-    config = await tinyPretrainConfig(path.join(dir, "tiny-world.json"));
+    config = await writeTinyPretrainFiles(path.join(dir, "tiny-world.json"), path.join(dir, "tiny-config.json"));
     const out = path.join(dir, "reference.gguf");
     const losses: number[] = [];
     await pretrain(config, { out, workDir: path.join(dir, "reference"), resume: false, engine: "ggml", onTick: (tick) => losses.push(tick.loss) });
