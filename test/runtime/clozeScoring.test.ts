@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
+import type { LlamaModel } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { QaItem } from "../../src/data/item.js";
 import { llamaLogits } from "../../src/model/forward.js";
@@ -15,6 +16,7 @@ import { testItems, writeTestModel } from "./fixtures.js";
 let dir: string;
 let modelPath: string;
 let runtime: LlamaRuntime;
+let model: LlamaModel;
 let reference: LoadedLlamaModel;
 
 /** The fixture's items, plus one whose options share a prefix ("7", "73"): its end of sequence is scored. */
@@ -30,9 +32,11 @@ beforeAll(async () => {
     await writeTestModel(modelPath);
     reference = await loadLlamaModel(modelPath);
     runtime = await LlamaRuntime.create({ threads: 1 });
+    model = await runtime.loadModel(modelPath);
 });
 
 afterAll(async () => {
+    await model.dispose();
     await runtime.dispose();
     rmSync(dir, { recursive: true, force: true });
 });
@@ -42,7 +46,6 @@ afterAll(async () => {
  * token at the position before it, summed. One forward per option, nothing shared.
  */
 async function referenceLogLikelihoods(items: QaItem[]): Promise<number[][]> {
-    const model = await runtime.loadModel(modelPath, { vocabOnly: true });
     const encoder = new ItemEncoder(model, modelPath);
     return items.map((item) => {
         const { options, eos } = encoder.encodeCloze(item);
@@ -57,7 +60,6 @@ async function referenceLogLikelihoods(items: QaItem[]): Promise<number[][]> {
 }
 
 async function deviceScores(items: QaItem[]): Promise<ItemScores[]> {
-    const model = await runtime.loadModel(modelPath);
     const context = await runtime.createContext(model);
     try {
         return await new ItemScorer(context.getSequence(), new ItemEncoder(model, modelPath)).scoreAll(items);
@@ -78,7 +80,6 @@ describe("cloze scoring", () => {
     });
 
     it("scores the end of sequence exactly where one option is a prefix of another", async () => {
-        const model = await runtime.loadModel(modelPath, { vocabOnly: true });
         const encoder = new ItemEncoder(model, modelPath);
         expect(clozeItems().map((item) => encoder.encodeCloze(item).eos !== null)).toEqual([false, false, false, true]);
     });
