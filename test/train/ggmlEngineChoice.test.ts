@@ -25,17 +25,18 @@ afterEach(() => {
 const cpuMachine: EngineProbes = { tfjsNodeInstalled: () => false, gpuBuild: async () => null, checkGgml: () => GgmlTrainingProcess.check() };
 
 describe("chooseTrainingEngine", () => {
-    it("picks ggml here (no tfjs-node, the shipped libraries pass the self-check) and names the device", async () => {
-        const choice = await chooseTrainingEngine(undefined, cpuMachine);
+    it("picks wasm here by default (no tfjs-node, a CPU build), and ggml when asked for, naming the device", async () => {
+        expect(await chooseTrainingEngine(undefined, cpuMachine)).toMatchObject({ engine: "wasm", line: "training engine: wasm (on a CPU ggml only with --engine ggml)", ggml: null });
+        const choice = await chooseTrainingEngine("ggml", cpuMachine);
         expect(choice.engine).toBe("ggml");
-        expect(choice.line).toMatch(/^training engine: ggml on CPU \(.+\) \(tfjs-node is not installed\)$/);
+        expect(choice.line).toMatch(/^training engine: ggml on CPU \(.+\) \(asked for\)$/);
         expect(choice.ggml).toMatchObject({ ok: true, ggmlVersion: "0.25.1", llamaCppRelease: "v0.5.0" });
         expect(describeGgml(choice.ggml!)).toMatch(/^ggml 0\.25\.1 \(\w+\) from llama\.cpp v0\.5\.0, CPU .*, CPU variant \w+/);
     }, 30_000);
 
     it("falls back to wasm with one line saying why when the libraries are not where they are looked for", async () => {
         process.env["CRAYON_GGML_LIB_DIR"] = path.join(dir, "no-such-folder");
-        const choice = await chooseTrainingEngine(undefined, cpuMachine);
+        const choice = await chooseTrainingEngine("ggml", cpuMachine);
         expect(choice.engine).toBe("wasm");
         expect(choice.line).toBe(`training engine: wasm — ggml unavailable: CRAYON_GGML_LIB_DIR=${path.join(dir, "no-such-folder")} is not a folder`);
         expect(process.env["CRAYON_TF_BACKEND"]).toBe("wasm");

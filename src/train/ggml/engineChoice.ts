@@ -64,9 +64,11 @@ export function ggmlThreads(): number {
 
 /**
  * The training engine: `requested` (--engine) or `CRAYON_ENGINE` when given, else ggml on a GPU build,
- * else tfjs-node where it is installed, else ggml where its libraries load and pass the self-check,
- * else TensorFlow.js on wasm. ggml asked for but failing its check falls back the same way, and the
- * line says why. A tfjs engine is passed on to the tfjs set-up through `CRAYON_TF_BACKEND`.
+ * else TensorFlow.js (tfjs-node where it is installed, else wasm). On a CPU ggml is used only when asked
+ * for: its LoRA training of a pool on the embedded device model diverged (loss 20–25 nats where the tfjs
+ * engine reaches 0.3, every adapter kept at step 0), which the tiny-model tests do not show. ggml asked
+ * for but failing its check falls back, and the line says why. A tfjs engine is passed on to the tfjs
+ * set-up through `CRAYON_TF_BACKEND`.
  */
 export async function chooseTrainingEngine(requested: string | undefined, probes: EngineProbes = machineProbes): Promise<EngineChoice> {
     const asked = requested ?? (process.env["CRAYON_ENGINE"] || undefined);
@@ -81,7 +83,9 @@ export async function chooseTrainingEngine(requested: string | undefined, probes
     if (asked === "tensorflow" || asked === "wasm") return tfjs(asked, `training engine: ${asked} (asked for)`, null);
 
     const gpu = asked === undefined ? await probes.gpuBuild().catch(() => null) : null;
-    if (asked === undefined && gpu === null && tfjsDefault === "tensorflow") return tfjs("tensorflow", "training engine: tensorflow (tfjs-node is installed)", null);
+    if (asked === undefined && gpu === null) {
+        return tfjs(tfjsDefault, tfjsDefault === "tensorflow" ? "training engine: tensorflow (tfjs-node is installed)" : "training engine: wasm (on a CPU ggml only with --engine ggml)", null);
+    }
     if (gpu !== null) process.env["CRAYON_GGML_BUILD"] = gpu;
     let report = await probes.checkGgml();
     if (!report.ok && gpu !== null) {
