@@ -57,12 +57,22 @@ export async function* generateTokens(model: LlamaModel, sequence: LlamaContextS
 
 /** log softmax(logits / temperature): [vocab] */
 export function logSoftmax(logits: Float32Array, temperature: number): Float64Array {
+    const logTotal = logSumExp(logits, temperature);
+    return Float64Array.from(logits, (value) => value / temperature - logTotal);
+}
+
+/** log p(token) under next-token logits, without the whole distribution: what scoring needs per token. */
+export function logSoftmaxAt(logits: Float32Array, token: number): number {
+    return logits[token]! - logSumExp(logits, 1);
+}
+
+/** log Σ exp(logit / temperature), shifted by the largest for stability. */
+function logSumExp(logits: Float32Array, temperature: number): number {
     let max = -Infinity;
     for (const value of logits) max = Math.max(max, value / temperature);
     let total = 0;
     for (const value of logits) total += Math.exp(value / temperature - max);
-    const logTotal = max + Math.log(total);
-    return Float64Array.from(logits, (value) => value / temperature - logTotal);
+    return max + Math.log(total);
 }
 
 function argmax(values: ArrayLike<number>): number {

@@ -1,6 +1,7 @@
 import type { LlamaContextSequence, Token } from "node-llama-cpp";
 import type { QaItem } from "../data/item.js";
 import type { ItemEncoder } from "./encode.js";
+import { logSoftmaxAt } from "./generate.js";
 import { sequenceLogitsAt } from "./llama.js";
 
 /** A model's answer to a multiple-choice item. */
@@ -56,15 +57,6 @@ export function clozeScores(logLikelihoods: readonly number[], byteLengths: read
     const normalised = scoresFromLogits(logLikelihoods.map((ll, i) => ll / byteLengths[i]!));
     const rawChoice = logLikelihoods.indexOf(Math.max(...logLikelihoods));
     return { ...normalised, cloze: { logLikelihoods: [...logLikelihoods], byteLengths: [...byteLengths], rawChoice } };
-}
-
-/** log p(token) under next-token logits: the logit minus the log-sum-exp over the vocabulary. */
-export function logSoftmaxAt(logits: Float32Array, token: number): number {
-    let top = -Infinity;
-    for (const value of logits) top = Math.max(top, value);
-    let sum = 0;
-    for (const value of logits) sum += Math.exp(value - top);
-    return logits[token]! - top - Math.log(sum);
 }
 
 /**
